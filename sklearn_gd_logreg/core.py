@@ -167,7 +167,9 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
         losses = np.logaddexp(0.0, Z) - Y * Z  # -(y log a + (1-y) log(1-a))
     else:
         A = softmax(Z)
-        losses = logsumexp(Z, axis=0, keepdims=True) - (Y * Z).sum(axis=0, keepdims=True)
+        losses = logsumexp(Z, axis=0, keepdims=True) - (Y * Z).sum(
+            axis=0, keepdims=True
+        )
     dZ = A - Y
     if sample_weight is None:
         total = X.shape[1]
@@ -270,7 +272,9 @@ def optimize(
     grads: dict = {}
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for i in range(num_iterations):
-            grads, cost = propagate(w, b, X, Y, sample_weight=sample_weight, alpha=alpha)
+            grads, cost = propagate(
+                w, b, X, Y, sample_weight=sample_weight, alpha=alpha
+            )
             if not np.isfinite(cost):
                 _diverged(learning_rate, i)
             if i % cost_every == 0:

@@ -5,8 +5,8 @@ import os
 # first imported. pytest loads this file before collecting any test.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 
 @pytest.fixture

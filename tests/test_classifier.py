@@ -46,7 +46,11 @@ def test_alpha_zero_is_the_course_algorithm(binary):
     fit_quietly(est, X, y)
     w0, b0 = core.initialize_with_zeros(X.shape[1])
     params, _, costs = core.optimize(
-        w0, b0, X.T, y[np.newaxis].astype(float), num_iterations=300,
+        w0,
+        b0,
+        X.T,
+        y[np.newaxis].astype(float),
+        num_iterations=300,
         learning_rate=0.005,
     )
     assert_allclose(est.coef_, params["w"].T, rtol=1e-10)
@@ -151,11 +155,14 @@ def test_class_weight_balanced_equals_its_sample_weights(rng):
         GDLogisticRegression(class_weight="balanced", tol=0, max_iter=200), X, y
     )
     sw = np.where(y == "a", 100 / (2 * 80), 100 / (2 * 20))
-    by_hand = fit_quietly(GDLogisticRegression(tol=0, max_iter=200), X, y, sample_weight=sw)
+    by_hand = fit_quietly(
+        GDLogisticRegression(tol=0, max_iter=200), X, y, sample_weight=sw
+    )
     assert_allclose(balanced.coef_, by_hand.coef_, rtol=1e-10)
     as_dict = fit_quietly(
         GDLogisticRegression(class_weight={"a": 0.625, "b": 2.5}, tol=0, max_iter=200),
-        X, y,
+        X,
+        y,
     )
     assert_allclose(as_dict.coef_, by_hand.coef_, rtol=1e-10)
     # Balancing moves the decision towards the minority class.
@@ -225,7 +232,8 @@ def test_float32_stays_float32(binary):
 
 
 def test_feature_names_from_a_dataframe(binary):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     X, y = binary
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     est = fit_quietly(GDLogisticRegression(max_iter=10), df, y)
@@ -254,7 +262,7 @@ def test_bad_inputs_get_clear_errors(binary):
         GDLogisticRegression().fit(X, np.zeros(len(y)))
     with pytest.raises(ValueError, match="sample_weight"):
         GDLogisticRegression().fit(X, y, sample_weight=-np.ones(len(y)))
-    with pytest.raises(ValueError, match="[Ss]ample weights"):
+    with pytest.raises(ValueError, match=r"[Ss]ample weights"):
         GDLogisticRegression().fit(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match="sum to zero"):
         GDLogisticRegression(class_weight={0: 0.0, 1: 0.0}).fit(X, y)

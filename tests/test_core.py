@@ -92,7 +92,7 @@ def test_predict_gives_the_course_numbers():
 def test_optimize_matches_the_reference_loop(random_problem):
     X, Y = random_problem
     w0, b0 = core.initialize_with_zeros(X.shape[0])
-    params, grads, costs = core.optimize(
+    params, _, costs = core.optimize(
         w0, b0, X, Y, num_iterations=2000, learning_rate=0.005
     )
     w, b, ref_costs = reference_optimize(w0, b0, X, Y, 2000, 0.005)
@@ -221,8 +221,16 @@ def test_tol_stops_early_without_a_final_step(random_problem):
     w0, b0 = core.initialize_with_zeros(X.shape[0])
     seen = []
     params, grads, costs = core.optimize(
-        w0, b0, X, Y, num_iterations=100_000, learning_rate=0.5, alpha=0.1,
-        tol=1e-6, cost_every=1, callback=lambda i, c, g: seen.append((i, c)),
+        w0,
+        b0,
+        X,
+        Y,
+        num_iterations=100_000,
+        learning_rate=0.5,
+        alpha=0.1,
+        tol=1e-6,
+        cost_every=1,
+        callback=lambda i, c, g: seen.append((i, c)),
     )
     assert 1 < len(costs) < 100_000
     assert [i for i, _ in seen] == list(range(len(costs)))
@@ -246,7 +254,12 @@ def test_softmax_optimize_decreases_the_cost(rng):
     labels = np.argmax(rng.normal(size=(3, 4)) @ X, axis=0)
     w0, b0 = core.initialize_with_zeros(4, n_outputs=3)
     params, _, costs = core.optimize(
-        w0, b0, X, np.eye(3)[:, labels], num_iterations=500, learning_rate=0.5,
+        w0,
+        b0,
+        X,
+        np.eye(3)[:, labels],
+        num_iterations=500,
+        learning_rate=0.5,
         cost_every=1,
     )
     assert_allclose(costs[0], np.log(3), rtol=1e-12)

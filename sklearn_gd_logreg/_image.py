@@ -1,0 +1,226 @@
+"""``ImageFlattener``: image arrays in, feature rows out."""
+
+from __future__ import annotations
+
+from math import prod
+from numbers import Real
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+__all__ = ["ImageFlattener"]
+
+
+class ImageFlattener(TransformerMixin, BaseEstimator):
+    """Flatten images into feature rows and scale their pixel values.
+
+    Turns ``(n_samples, height, width)`` or ``(n_samples, height, width,
+    channels)`` images into ``(n_samples, height * width * channels)`` rows
+    divided by ``scale``, as the course does with ``X.reshape(m, -1).T / 255``
+    (here samples stay rows, the scikit-learn layout). Already flat
+    ``(n_samples, n_features)`` input is only scaled.
+
+    Parameters
+    ----------
+    scale : float or None, default=255.0
+        Pixel values are divided by ``scale`` (255 maps 8-bit pixels to
+        ``[0, 1]``). ``None`` leaves them unscaled. Must be positive.
+
+    dtype : {np.float64, np.float32, "float64", "float32"}, default=np.float64
+        Data type of the output. ``np.float32`` halves its memory; a uint8
+        input is then cast and divided in one pass into a single float32
+        array, without a float64 copy.
+
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        Shape of one sample seen in ``fit``: ``(height, width)``,
+        ``(height, width, channels)``, or ``(n_features,)`` for flat input.
+
+    n_features_in_ : int
+        Number of values per sample, ``prod(image_shape_)``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a DataFrame passed to ``fit``. Defined only when
+        those names are all strings.
+
+    See Also
+    --------
+    GDLogisticRegression : The classifier these rows are made for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg import ImageFlattener
+    >>> images = np.array([[[0, 51], [102, 255]], [[255, 0], [0, 255]]], dtype=np.uint8)
+    >>> flattener = ImageFlattener(dtype=np.float32).fit(images)
+    >>> flattener.image_shape_
+    (2, 2)
+    >>> X = flattener.transform(images)
+    >>> X
+    array([[0. , 0.2, 0.4, 1. ],
+           [1. , 0. , 0. , 1. ]], dtype=float32)
+    >>> flattener.get_feature_names_out()
+    array(['pixel_0_0', 'pixel_0_1', 'pixel_1_0', 'pixel_1_1'], dtype=object)
+    >>> flattener.inverse_transform(X)[0]
+    array([[  0.,  51.],
+           [102., 255.]], dtype=float32)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "scale": [Interval(Real, 0, None, closed="neither"), None],
+        "dtype": [
+            Options(type, {np.float64, np.float32}),
+            StrOptions({"float64", "float32"}),
+        ],
+    }
+
+    def __init__(self, scale: float | None = 255.0, dtype=np.float64) -> None:
+        self.scale = scale
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: None = None) -> ImageFlattener:
+        """Record the shape of one image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width), \
+                (n_samples, height, width, channels) or (n_samples, n_features)
+            Training images (any real dtype, e.g. uint8), or flat rows.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ImageFlattener
+            The fitted transformer.
+        """
+        X = self._validate_images(X, reset=True)
+        self.image_shape_ = X.shape[1:]
+        self.n_features_in_ = prod(self.image_shape_)
+        return self
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Flatten each image to a row and divide it by ``scale``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *image_shape_)
+            Images of the shape seen in ``fit``.
+
+        Returns
+        -------
+        X_flat : ndarray of shape (n_samples, n_features_in_)
+            One row per image, in ``dtype``.
+        """
+        check_is_fitted(self)
+        X = self._validate_images(X, reset=False)
+        if X.shape[1:] != self.image_shape_:
+            n_features = prod(X.shape[1:])
+            message = (
+                f"X has samples of shape {X.shape[1:]}, but ImageFlattener was "
+                f"fitted on samples of shape {self.image_shape_}."
+            )
+            if n_features != self.n_features_in_:
+                message = (
+                    f"X has {n_features} features, but ImageFlattener is expecting "
+                    f"{self.n_features_in_} features as input. {message}"
+                )
+            raise ValueError(message)
+        flat = X.reshape(len(X), -1)
+        out = np.empty(flat.shape, dtype=self.dtype)
+        # Cast and divide in one buffered pass: no full-size intermediate copy.
+        return np.divide(flat, self._scale, out=out, casting="unsafe")
+
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
+        """Turn rows back into images, multiplied back by ``scale``.
+
+        Useful to show a row of a linear model's ``coef_`` as an image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Rows as returned by ``transform``.
+
+        Returns
+        -------
+        images : ndarray of shape (n_samples, *image_shape_)
+            Floating-point images.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but ImageFlattener is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X.reshape(len(X), *self.image_shape_) * self._scale
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None):
+        """Name each output column after its pixel.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only for flat input: names of the input columns, which then pass
+            through. By default ``feature_names_in_`` if defined, else
+            ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``pixel_{row}_{col}`` for ``(height, width)`` images,
+            ``pixel_{row}_{col}_c{channel}`` for ``(height, width, channels)``.
+        """
+        check_is_fitted(self)
+        flat = len(self.image_shape_) == 1
+        names = _check_feature_names_in(self, input_features, generate_names=flat)
+        if names is not None:
+            return names
+        return np.asarray(
+            [
+                f"pixel_{row}_{col}" + "".join(f"_c{c}" for c in channel)
+                for row, col, *channel in np.ndindex(self.image_shape_)
+            ],
+            dtype=object,
+        )
+
+    @property
+    def _scale(self) -> float:
+        return 1.0 if self.scale is None else self.scale
+
+    def _validate_images(self, X, reset: bool) -> np.ndarray:
+        # ensure_2d=False lets validate_data accept images and skip its own
+        # n_features check, which counts only X.shape[1]; it still checks
+        # DataFrame feature names, dtype, finiteness and empty input.
+        X = validate_data(
+            self, X, reset=reset, ensure_2d=False, allow_nd=True, dtype="numeric"
+        )
+        if X.ndim not in (2, 3, 4) or X.size == 0:
+            raise ValueError(
+                "X must be a 2-D (n_samples, n_features), 3-D (n_samples, height, "
+                "width) or 4-D (n_samples, height, width, channels) array with at "
+                f"least one value per sample; got an array of shape {X.shape}. "
+                "Reshape your data, e.g. X.reshape(-1, 1) if it holds a single "
+                "feature or X.reshape(1, -1) if it is a single sample."
+            )
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = [np.dtype(self.dtype).name]
+        return tags

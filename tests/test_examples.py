@@ -1,0 +1,33 @@
+"""The examples run end to end, so they cannot rot."""
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name, tmp_path):
+    module = runpy.run_path(str(EXAMPLES / name))
+    output = tmp_path / "plot.png"
+    result = module["main"](["--output", str(output)])
+    assert output.stat().st_size > 10_000
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return result
+
+
+def test_plot_digits(tmp_path, capsys):
+    accuracy = run_example("plot_digits.py", tmp_path)
+    assert accuracy["ours"] > 0.95
+    assert abs(accuracy["ours"] - accuracy["reference"]) < 0.03
+    assert "best learning_rate" in capsys.readouterr().out
+
+
+def test_plot_learning_rates(tmp_path):
+    curves = run_example("plot_learning_rates.py", tmp_path)
+    assert list(curves) == [0.5, 0.1, 0.01]
+    final = [curve[-1] for curve in curves.values()]
+    # The course's lesson: on this problem, the larger step gets further.
+    assert final == sorted(final)
+    assert all(np.all(np.diff(curve) <= 1e-12) for curve in curves.values())
