@@ -1,0 +1,21 @@
+"""The README's Python code runs as written."""
+
+import re
+import warnings
+from pathlib import Path
+
+from sklearn.exceptions import ConvergenceWarning
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_blocks_run(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "the README has no Python example"
+    for block in blocks:
+        namespace: dict = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            exec(compile(block, str(README), "exec"), namespace)
+    assert namespace["search"].score(namespace["X_test"], namespace["y_test"]) > 0.93
+    assert "clf__learning_rate" in capsys.readouterr().out
