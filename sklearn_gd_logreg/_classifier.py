@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -10,8 +11,11 @@ import numpy as np
 from scipy.special import log_expit, log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -20,36 +24,82 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_gd_logreg import core
-from sklearn_gd_logreg._step_size import lipschitz_constant
+from sklearn_gd_logreg._penalties import make_penalty
+from sklearn_gd_logreg._solvers import SOLVERS, sgd
+from sklearn_gd_logreg._step_size import auto_learning_rate
+from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
 _FLOATS = [np.float64, np.float32]
 
 
-class GDLogisticRegression(ClassifierMixin, BaseEstimator):
-    """Logistic regression trained by full-batch gradient descent.
+class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
+    """Logistic regression trained by gradient descent.
 
     The course's algorithm (:mod:`sklearn_gd_logreg.core`) behind the
     scikit-learn classifier API: a sigmoid for two classes, a softmax
     (multinomial) for three or more, labels of any type, sample and class
-    weights, and an L2 penalty. It minimises the weighted mean log-loss plus
-    ``alpha / 2 * ||coef_||^2``, the same objective as
+    weights, and L2, L1 or elastic-net penalties. It minimises the weighted
+    mean log-loss plus the penalty, the same objective as
     ``LogisticRegression(C=1 / (alpha * n_samples))``.
 
     Parameters
     ----------
     learning_rate : float or "auto", default="auto"
-        Step size of gradient descent. ``"auto"`` uses ``1 / L``, with ``L``
-        the Lipschitz constant of the gradient estimated by a few power
-        iterations on the data; this step never diverges. A fixed float is the
-        course's ``learning_rate``.
+        Step size. ``"auto"`` uses ``1 / L``, with ``L`` the Lipschitz
+        constant of the gradient estimated by 10 power iterations on a
+        subsample (about the cost of one gradient); with it ``"gd"`` does not
+        diverge. A fixed float
+        is the course's ``learning_rate``. For ``"nesterov"`` it is the first
+        step of the line search; for ``"sgd"`` the initial step of the
+        schedule.
     max_iter : int, default=2000
-        Maximum number of gradient-descent iterations.
+        Maximum number of iterations: gradient steps (``"gd"``), accepted
+        steps (``"nesterov"``) or epochs (``"sgd"``).
     tol : float, default=1e-4
-        Stop when the largest absolute entry of the gradient (weights and
-        intercept) is ``<= tol``.
+        ``"gd"`` and ``"nesterov"`` stop when the largest absolute entry of
+        the gradient (the gradient mapping with an L1 penalty) is
+        ``<= tol``. ``"sgd"`` stops when the epoch's loss (or the validation
+        loss, with ``early_stopping``) has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs.
     alpha : float, default=1e-4
-        L2 penalty strength on the mean loss. ``0`` is the course's
+        Penalty strength, on the mean loss. ``0`` is the course's
         unregularised algorithm.
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        ``"l2"``: ``alpha/2 ||w||^2``; ``"l1"``: ``alpha ||w||_1``;
+        ``"elasticnet"``: ``alpha (l1_ratio ||w||_1 + (1 - l1_ratio)/2
+        ||w||^2)``; ``None``: no penalty. L1 parts are applied by a proximal
+        step (soft-thresholding), so ``coef_`` has exact zeros. The intercept
+        is never penalised.
+    l1_ratio : float, default=0.15
+        Share of L1 in ``penalty="elasticnet"``, in ``[0, 1]``.
+    solver : {"gd", "nesterov", "sgd"}, default="gd"
+        ``"gd"``: the course's full-batch gradient descent.
+        ``"nesterov"``: accelerated gradient (FISTA) with a backtracking line
+        search and adaptive restart; never diverges, usually many times
+        fewer iterations. ``"sgd"``: mini-batch stochastic gradient descent
+        over shuffled batches.
+    batch_size : int, default=32
+        Samples per mini-batch of ``"sgd"`` and ``partial_fit``. Small
+        batches give many updates per pass; at 32 rows the NumPy overhead of
+        an update still stays below the cost of reading the batch for more
+        than a few hundred features.
+    learning_rate_schedule : {"adaptive", "invscaling", "constant"}, \
+            default="adaptive"
+        Step of ``"sgd"`` and ``partial_fit``. ``"adaptive"``: constant while
+        the loss improves, divided by 5 each time it has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs (as ``MLPClassifier``);
+        ``"invscaling"``: ``learning_rate / (1 + e) ** power_t`` after ``e``
+        epochs; ``"constant"``.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    early_stopping : bool, default=False
+        ``"sgd"`` only: hold out ``validation_fraction`` of the data
+        (stratified), stop when its log-loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and keep the best weights.
+    validation_fraction : float, default=0.1
+        Share of the data held out by ``early_stopping``.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before ``"sgd"`` stops.
     fit_intercept : bool, default=True
         Whether to learn the bias ``b``; if ``False`` it stays 0.
     class_weight : dict, "balanced" or None, default=None
@@ -58,9 +108,12 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Start ``fit`` from the previous ``coef_`` and ``intercept_`` instead of
         zeros.
+    random_state : int, RandomState instance or None, default=None
+        Shuffling of ``"sgd"`` and ``partial_fit``, and the split of
+        ``early_stopping``. Full-batch solvers are deterministic.
     verbose : int, default=0
         If ``> 0``, print ``Cost after iteration i: c`` every 100 iterations,
-        as the course's ``print_cost``.
+        as the course's ``print_cost`` (every epoch for ``"sgd"``).
 
     Attributes
     ----------
@@ -71,12 +124,20 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Bias ``b``.
     n_iter_ : int
-        Iterations run, each one evaluation of the cost and gradient (the last
-        one takes no step when ``tol`` is met).
+        Iterations run, in the solver's unit (see ``max_iter``); for
+        ``"gd"`` each is one evaluation of the cost and gradient, the last of
+        which takes no step when ``tol`` is met.
     loss_curve_ : ndarray of shape (n_iter_,)
-        The objective at every iteration.
+        The objective at every iteration (for ``"sgd"``, the mean over each
+        epoch's mini-batches).
     learning_rate_ : float
-        The step size used (the value ``"auto"`` chose).
+        The step used: the value ``"auto"`` chose, or for ``"nesterov"`` the
+        last step accepted by the line search.
+    t_ : float
+        Epochs of ``"sgd"`` or ``partial_fit`` seen, which drive the
+        ``"invscaling"`` schedule.
+    validation_scores_ : ndarray of shape (n_iter_,) or None
+        Validation log-loss per epoch, with ``early_stopping``.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -91,9 +152,9 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    ``fit`` is atomic: if it raises (bad input, or a fixed ``learning_rate``
-    that makes the iterates diverge), the estimator keeps the state it had
-    before the call.
+    ``fit`` and ``partial_fit`` are atomic: if they raise (bad input, or a
+    fixed ``learning_rate`` that makes the iterates diverge), the estimator
+    keeps the state it had before the call.
 
     Examples
     --------
@@ -108,8 +169,11 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
     0.986
     >>> clf[-1].n_iter_  # iterations until the largest gradient entry <= tol
     768
-    >>> clf[-1].predict_proba(X[:2]).shape
-    (2, 2)
+    >>> fast = make_pipeline(
+    ...     StandardScaler(), GDLogisticRegression(alpha=1e-2, solver="nesterov")
+    ... ).fit(X, y)
+    >>> fast[-1].n_iter_ < 200
+    True
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -120,9 +184,19 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "solver": [StrOptions(set(SOLVERS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"adaptive", "invscaling", "constant"})],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "fit_intercept": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
+        "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
@@ -132,23 +206,43 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
         max_iter: int = 2000,
         tol: float = 1e-4,
         alpha: float = 1e-4,
+        penalty: str | None = "l2",
+        l1_ratio: float = 0.15,
+        solver: str = "gd",
+        batch_size: int = 32,
+        learning_rate_schedule: str = "adaptive",
+        power_t: float = 0.5,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
         fit_intercept: bool = True,
         class_weight: dict | str | None = None,
         warm_start: bool = False,
+        random_state=None,
         verbose: int = 0,
     ):
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.tol = tol
         self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
         self.warm_start = warm_start
+        self.random_state = random_state
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None) -> GDLogisticRegression:
-        """Fit the model by gradient descent.
+        """Fit the model with the chosen solver.
 
         Parameters
         ----------
@@ -164,20 +258,44 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
         self : GDLogisticRegression
             The fitted estimator.
         """
-        before = {k: v for k, v in vars(self).items() if _is_fitted_attribute(k)}
-        try:
+        with _atomic(self):
             self._fit(X, y, sample_weight)
-        except BaseException:
-            for k in [k for k in vars(self) if _is_fitted_attribute(k)]:
-                delattr(self, k)
-            vars(self).update(before)
-            raise
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X, y, classes=None, sample_weight=None
+    ) -> GDLogisticRegression:
+        """One epoch of mini-batch SGD over ``X``, updating the model in place.
+
+        For data that arrive in chunks or do not fit in memory. The step
+        follows ``learning_rate_schedule`` across calls (``t_`` counts the
+        epochs seen); ``"auto"`` is estimated on the first chunk.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label of the whole stream. Required on the first call; on
+            later calls it must equal ``classes_`` if given.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight per sample.
+
+        Returns
+        -------
+        self : GDLogisticRegression
+            The updated estimator.
+        """
+        with _atomic(self):
+            self._partial_fit(X, y, classes, sample_weight)
         return self
 
     def _fit(self, X, y, sample_weight):
-        previous = (getattr(self, "coef_", None), getattr(self, "intercept_", None))
-        previous_classes = getattr(self, "classes_", None)
-        X, y = validate_data(self, X, y, dtype=_FLOATS)
+        first = not hasattr(self, "coef_") or not self.warm_start
+        X, y = _validate_data(self, X, y, dtype=_FLOATS)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -185,87 +303,188 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
                 "GDLogisticRegression needs samples of at least 2 classes in y, "
                 f"but y contains only one class: {classes[0]!r}."
             )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
-        if self.class_weight is not None:
-            weights = compute_class_weight(self.class_weight, classes=classes, y=y)
-            sample_weight = sample_weight * weights[y_index].astype(X.dtype)
-        if not sample_weight.sum() > 0:
+        if not first and not np.array_equal(self.classes_, classes):
             raise ValueError(
-                "The weights of the samples (sample_weight times class_weight) "
-                "sum to zero; at least one sample needs a positive weight."
+                f"warm_start=True, but y has the classes {classes.tolist()} "
+                f"while the fitted model has {self.classes_.tolist()}; "
+                "set warm_start=False to fit from scratch."
             )
-
-        n_samples, n_features = X.shape
-        n_outputs = 1 if len(classes) == 2 else len(classes)
-        Y = np.zeros((n_outputs, n_samples), dtype=X.dtype)
-        if n_outputs == 1:
-            Y[0] = y_index
-        else:
-            Y[y_index, np.arange(n_samples)] = 1.0
-
-        if self.warm_start and previous[0] is not None:
-            if previous_classes is None or not np.array_equal(
-                previous_classes, classes
-            ):
-                raise ValueError(
-                    f"warm_start=True, but y has the classes {classes.tolist()} "
-                    f"while the fitted model has {list(previous_classes)}; "
-                    "set warm_start=False to fit from scratch."
-                )
-            w = previous[0].T.astype(X.dtype)
-            b = previous[1].astype(X.dtype)
-            b = float(b[0]) if n_outputs == 1 else b[:, np.newaxis]
-        else:
-            w, b = core.initialize_with_zeros(n_features, n_outputs=n_outputs)
-            w = w.astype(X.dtype)
-        # The core works on samples as columns; X.T is a view, not a copy.
-        XT = X.T
-        if self.learning_rate == "auto":
-            L = lipschitz_constant(
-                XT,
-                sample_weight=sample_weight,
-                alpha=self.alpha,
-                fit_intercept=self.fit_intercept,
-                n_outputs=n_outputs,
+        sample_weight = self._sample_weight(X, y, classes, sample_weight)
+        Y = _one_hot(y_index, len(classes), X.dtype)
+        w, b = self._start(X, len(classes), first)
+        learning_rate = self._learning_rate(X, sample_weight, Y.shape[0])
+        random_state = check_random_state(self.random_state)
+        XT, validation = X.T, None  # X.T is a view: the core's layout for free
+        if self.solver == "sgd" and self.early_stopping:
+            train, val = _validation_split(
+                y_index, self.validation_fraction, random_state
             )
-            learning_rate = 1.0 / L
-        else:
-            learning_rate = float(self.learning_rate)
-
-        params, grads, costs = core.optimize(
+            for part, name in ((train, "training"), (val, "validation")):
+                if not sample_weight[part].sum() > 0:
+                    raise ValueError(
+                        f"early_stopping=True: the samples of the {name} set all "
+                        "have zero weight (sample_weight times class_weight); "
+                        "change validation_fraction or random_state, or set "
+                        "early_stopping=False."
+                    )
+            validation = (XT[:, val], Y[:, val], sample_weight[val])
+            XT, Y, sample_weight = XT[:, train], Y[:, train], sample_weight[train]
+        result = SOLVERS[self.solver](
             w,
             b,
             XT,
             Y,
-            num_iterations=self.max_iter,
-            learning_rate=learning_rate,
-            print_cost=self.verbose > 0,
             sample_weight=sample_weight,
-            alpha=self.alpha,
+            penalty=make_penalty(self.penalty, self.alpha, self.l1_ratio),
             fit_intercept=self.fit_intercept,
+            learning_rate=learning_rate,
+            max_iter=self.max_iter,
             tol=self.tol,
-            cost_every=1,
+            verbose=self.verbose,
+            batch_size=min(self.batch_size, XT.shape[1]),
+            schedule=self.learning_rate_schedule,
+            power_t=self.power_t,
+            random_state=random_state,
+            n_iter_no_change=self.n_iter_no_change,
+            validation=validation,
         )
-        largest = core._max_abs(grads, self.fit_intercept)
-        if largest > self.tol:
+        if not result.converged:
             warnings.warn(
-                f"GDLogisticRegression did not converge in max_iter={self.max_iter} "
-                f"iterations: the largest gradient entry is {largest:.3g} > "
-                f"tol={self.tol}. Increase max_iter, change learning_rate (here "
-                f"{self.learning_rate!r}, a step of {learning_rate:.3g}), or "
-                "scale the features.",
+                f"GDLogisticRegression(solver={self.solver!r}) did not converge "
+                f"in max_iter={self.max_iter} iterations to tol={self.tol}. "
+                "Increase max_iter, change learning_rate (here "
+                f"{self.learning_rate!r}, a step of {learning_rate:.3g}), try "
+                "solver='nesterov', or scale the features.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
-
         self.classes_ = classes
-        self.coef_ = np.ascontiguousarray(params["w"].T, dtype=X.dtype)
-        self.intercept_ = np.asarray(params["b"], dtype=X.dtype).reshape(-1)
-        self.n_iter_ = len(costs)
-        self.loss_curve_ = np.asarray(costs)
-        self.learning_rate_ = learning_rate
+        self._shuffler = random_state  # partial_fit continues its stream
+        self._store(result, X.dtype)
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = np.asarray(result.loss_curve)
+        self.validation_scores_ = (
+            np.asarray(result.validation_scores) if validation is not None else None
+        )
+        self.t_ = result.epochs_seen
+
+    def _partial_fit(self, X, y, classes, sample_weight):
+        first = not hasattr(self, "coef_")
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: every "
+                "label of the whole stream, e.g. classes=np.unique(y_all)."
+            )
+        if classes is not None:
+            classes = np.unique(classes)
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes.tolist()} differs from the classes of the "
+                    f"previous partial_fit calls, {self.classes_.tolist()}."
+                )
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one "
+                "chunk does not tell the class frequencies. Pass "
+                "class_weight=dict(zip(classes, compute_class_weight('balanced', "
+                "classes=classes, y=y_sample))) computed on a large sample."
+            )
+        dtype = _FLOATS if first else self.coef_.dtype
+        X, y = _validate_data(self, X, y, dtype=dtype, reset=first)
+        check_classification_targets(y)
+        classes = classes if first else self.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                f"classes must hold at least 2 labels; got {classes.tolist()}."
+            )
+        unknown = np.setdiff1d(y, classes)
+        if len(unknown):
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not in classes "
+                f"{classes.tolist()}."
+            )
+        y_index = np.searchsorted(classes, y)
+        sample_weight = self._sample_weight(X, y, classes, sample_weight)
+        Y = _one_hot(y_index, len(classes), X.dtype)
+        w, b = self._start(X, len(classes), first)
+        if first:
+            learning_rate = self._learning_rate(X, sample_weight, Y.shape[0])
+            # One stream of shuffles across calls: each epoch gets a new one.
+            self._shuffler = check_random_state(self.random_state)
+        else:
+            learning_rate = self.learning_rate_
+        result = sgd(
+            w,
+            b,
+            X.T,
+            Y,
+            sample_weight=sample_weight,
+            penalty=make_penalty(self.penalty, self.alpha, self.l1_ratio),
+            fit_intercept=self.fit_intercept,
+            learning_rate=learning_rate,
+            max_iter=1,
+            tol=None,
+            verbose=self.verbose,
+            batch_size=min(self.batch_size, X.shape[0]),
+            schedule=self.learning_rate_schedule,
+            power_t=self.power_t,
+            random_state=self._shuffler,
+            n_iter_no_change=1,
+            epochs_seen=0.0 if first else self.t_,
+        )
+        previous = [] if first else list(self.loss_curve_)
+        self.classes_ = classes
+        self._store(result, X.dtype)
+        self.n_iter_ = len(previous) + 1
+        self.loss_curve_ = np.asarray(previous + result.loss_curve)
+        self.validation_scores_ = None
+        self.t_ = result.epochs_seen
+
+    def _sample_weight(self, X, y, classes, sample_weight):
+        sample_weight = _check_sample_weight(
+            sample_weight,
+            X,
+            dtype=X.dtype,
+            ensure_non_negative=True,
+            allow_all_zero_weights=True,  # our message below names the argument
+        )
+        if self.class_weight is not None:
+            weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+            index = np.searchsorted(classes, y)
+            sample_weight = sample_weight * weights[index].astype(X.dtype)
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "Sample weights (sample_weight times class_weight) sum to "
+                "zero; at least one sample needs a positive weight."
+            )
+        return sample_weight
+
+    def _start(self, X, n_classes, first):
+        """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from."""
+        n_outputs = 1 if n_classes == 2 else n_classes
+        if first:
+            w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
+            return w.astype(X.dtype), b
+        w = self.coef_.T.astype(X.dtype)
+        b = self.intercept_.astype(X.dtype)
+        return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
+
+    def _learning_rate(self, X, sample_weight, n_outputs):
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        return auto_learning_rate(
+            X.T,
+            sample_weight=sample_weight,
+            alpha=penalty.l2,
+            fit_intercept=self.fit_intercept,
+            n_outputs=n_outputs,
+        )
+
+    def _store(self, result, dtype):
+        self.coef_ = np.ascontiguousarray(result.w.T, dtype=dtype)
+        self.intercept_ = np.asarray(result.b, dtype=dtype).reshape(-1)
+        self.learning_rate_ = result.learning_rate
 
     def decision_function(self, X):
         """Scores ``X @ coef_.T + intercept_`` (the course's ``Z``).
@@ -282,8 +501,15 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
             predict it.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        scores = X @ self.coef_.T + self.intercept_
+        X = _validate_data(self, X, dtype=_FLOATS, reset=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = safe_sparse_dot(X, self.coef_.T) + self.intercept_
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(
+                "The scores X @ coef_.T + intercept_ overflow for some samples: "
+                f"the values in X (largest |X| = {float(abs(X).max()):.3g}) "
+                "are too large for this model. Scale X as the training data was."
+            )
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X):
@@ -339,12 +565,71 @@ class GDLogisticRegression(ClassifierMixin, BaseEstimator):
             Predicted labels, taken from ``classes_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = _validate_data(self, X, dtype=_FLOATS, reset=False)
         b = self.intercept_
         b = float(b[0]) if len(b) == 1 else b[:, np.newaxis]
-        index = core.predict(self.coef_.T, b, X.T)[0].astype(np.intp)
+        with np.errstate(over="ignore", invalid="ignore"):
+            index = core.predict(self.coef_.T, b, X.T)[0].astype(np.intp)
         return self.classes_[index]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC, never densified
+        return tags
+
+
+def _validation_split(y_index, fraction, random_state):
+    """Indices of a train and a validation set, stratified when possible."""
+    n_classes = int(y_index.max()) + 1
+    n_val = max(int(np.ceil(fraction * len(y_index))), n_classes)
+    if len(y_index) - n_val < n_classes:
+        raise ValueError(
+            f"early_stopping=True needs more samples: {len(y_index)} samples "
+            f"cannot be split into a training and a validation set "
+            f"(validation_fraction={fraction}) that both hold {n_classes} "
+            "samples; set early_stopping=False."
+        )
+    indices = np.arange(len(y_index))
+    try:
+        return train_test_split(
+            indices, test_size=n_val, stratify=y_index, random_state=random_state
+        )
+    except ValueError:  # a class with a single sample cannot be stratified
+        return train_test_split(indices, test_size=n_val, random_state=random_state)
+
+
+def _one_hot(y_index, n_classes, dtype):
+    """The course's ``Y``: 0/1 labels ``(1, m)``, or one-hot ``(K, m)``."""
+    if n_classes == 2:
+        return y_index[np.newaxis, :].astype(dtype)
+    Y = np.zeros((n_classes, len(y_index)), dtype=dtype)
+    Y[y_index, np.arange(len(y_index))] = 1.0
+    return Y
+
+
+@contextmanager
+def _atomic(estimator):
+    """Restore the fitted attributes of ``estimator`` if the block raises."""
+    before = {k: v for k, v in vars(estimator).items() if _is_fitted_attribute(k)}
+    try:
+        yield
+    except BaseException:
+        for name in [k for k in vars(estimator) if _is_fitted_attribute(k)]:
+            delattr(estimator, name)
+        vars(estimator).update(before)
+        raise
 
 
 def _is_fitted_attribute(name: str) -> bool:
     return name.endswith("_") and not name.startswith("_")
+
+
+def _validate_data(estimator, X, *args, **kwargs):
+    """``validate_data``, without NumPy's warnings from its finiteness check.
+
+    That check sums ``X``, which overflows for finite float32 values near
+    3e38; it still rejects NaN and infinity.
+    """
+    kwargs.setdefault("accept_sparse", ("csr", "csc"))  # CSR, CSC: no copy
+    with np.errstate(over="ignore", invalid="ignore"):
+        return validate_data(estimator, X, *args, **kwargs)

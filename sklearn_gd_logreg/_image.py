@@ -17,10 +17,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklearn_gd_logreg._versioning import SklearnVersionMixin
+
 __all__ = ["ImageFlattener"]
 
 
-class ImageFlattener(TransformerMixin, BaseEstimator):
+class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
     """Flatten images into feature rows and scale their pixel values.
 
     Turns ``(n_samples, height, width)`` or ``(n_samples, height, width,
@@ -141,7 +143,9 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
         flat = X.reshape(len(X), -1)
         out = np.empty(flat.shape, dtype=self.dtype)
         # Cast and divide in one buffered pass: no full-size intermediate copy.
-        return np.divide(flat, self._scale, out=out, casting="unsafe")
+        # dtype= makes the division itself run in the output dtype (not in
+        # float16, say, for float16 images).
+        return np.divide(flat, self._scale, out=out, dtype=out.dtype, casting="unsafe")
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Turn rows back into images, multiplied back by ``scale``.

@@ -16,6 +16,8 @@ gradient descent is stable for any step below ``2 / L``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -32,8 +34,9 @@ def lipschitz_constant(
 
     Parameters
     ----------
-    X : ndarray of shape (n_x, m)
-        Data, one sample per column (the core's layout).
+    X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
+        Data, one sample per column (the core's layout). Sparse ``X`` is
+        only multiplied (``v @ X``, ``X @ u``), never densified.
     sample_weight : ndarray of shape (m,), default=None
         Sample weights; ``None`` weighs each sample by 1.
     alpha : float, default=0.0
@@ -68,19 +71,90 @@ def lipschitz_constant(
     v_w = start[:n_x].astype(X.dtype)
     v_b = float(start[n_x]) if fit_intercept else 0.0
     eig = 0.0
-    for _ in range(n_power_iterations):
-        norm = np.sqrt(v_w @ v_w + v_b * v_b)
-        if norm == 0.0:
-            break
-        v_w, v_b = v_w / norm, v_b / norm
-        u = s * (v_w @ X + v_b)  # diag(s) X1.T v
-        new_w = X @ u / total
-        new_b = u.sum() / total if fit_intercept else 0.0
-        eig = float(v_w @ new_w + v_b * new_b)  # Rayleigh quotient of unit v
-        v_w, v_b = new_w, new_b
+    # Vectors are divided by a power of two near their largest entry before
+    # each product, and the factor is multiplied back into the float ``eig``:
+    # the same bits as without it, but no overflow for features up to ~1e150
+    # (~1e19 in float32); beyond, ``L`` itself overflows and we say so.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(n_power_iterations):
+            big = _power_of_two(max(float(np.max(np.abs(v_w))), abs(v_b)))
+            v_w, v_b = v_w / big, v_b / big
+            norm = np.sqrt(v_w @ v_w + v_b * v_b)
+            if norm == 0.0 or not np.isfinite(norm):
+                break
+            v_w, v_b = v_w / norm, v_b / norm
+            u = s * (v_w @ X + v_b)  # diag(s) X1.T v
+            scale = _power_of_two(float(np.max(np.abs(u))))
+            u = u / scale
+            new_w = X @ u / total
+            new_b = u.sum() / total if fit_intercept else 0.0
+            # Rayleigh quotient of unit v
+            eig = scale * float(v_w @ new_w + v_b * new_b)
+            v_w, v_b = new_w, new_b
     c = 0.25 if n_outputs == 1 else 0.5
     L = c * eig + alpha
-    if not L > 0.0:
-        # All features and the intercept are zero: any step is stable.
+    if 0.0 <= L and L * float(np.finfo(X.dtype).max) <= 1.0:  # 1 / L overflows
+        # All features and the intercept are (nearly) zero: any step is stable.
         L = 1.0
+    if not L < 1.0 / float(np.finfo(X.dtype).smallest_normal):  # inf, nan too
+        raise ValueError(
+            f"The features in X are too large for gradient descent in "
+            f"{X.dtype.name} (largest |X| = {float(abs(X).max()):.3g}): the "
+            f"Lipschitz constant of the gradient, which grows as their square, "
+            f"is {L:.3g}, and the step learning_rate='auto' = 1/L would "
+            "underflow. Scale the features, e.g. with "
+            "sklearn.preprocessing.StandardScaler or MaxAbsScaler"
+            + (", or pass float64 data." if X.dtype == np.float32 else ".")
+        )
     return float(L)
+
+
+def _power_of_two(x: float) -> float:
+    """A power of two within a factor 2 of ``x > 0`` (1 for 0, inf or nan)."""
+    if not 0.0 < x < np.inf:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(x)[1] - 1)
+
+
+def auto_learning_rate(
+    X,
+    *,
+    sample_weight,
+    alpha: float,
+    fit_intercept: bool,
+    n_outputs: int,
+    n_power_iterations: int = 10,
+    min_samples: int = 1000,
+) -> float:
+    """The ``"auto"`` step ``1 / L``, for about the cost of one gradient.
+
+    ``L`` is estimated by ``n_power_iterations`` power iterations, each
+    reading the data twice, on every ``stride``-th of the ``m`` samples,
+    about ``max(min_samples, m / n_power_iterations)`` of them: on large data
+    that is two reads of ``X``, the cost of one gradient, however large
+    ``m``; on dense ``X`` the subsample is a view, not a copy. The subsample's
+    curvature estimates the whole data's; gradient descent is stable for any
+    step below ``2 / L``, and the line search of ``solver="nesterov"``
+    corrects a step that is too long.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg._step_size import auto_learning_rate
+    >>> X = np.array([[2.0, 0.0], [0.0, 2.0]])
+    >>> auto_learning_rate(X, sample_weight=np.ones(2), alpha=0.0,
+    ...                    fit_intercept=False, n_outputs=1)
+    2.0
+    """
+    # Every stride-th sample: a view of dense X, not a copy.
+    stride = max(1, X.shape[1] // max(min_samples, X.shape[1] // n_power_iterations))
+    X, sample_weight = X[:, ::stride], sample_weight[::stride]
+    L = lipschitz_constant(
+        X,
+        sample_weight=sample_weight,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        n_outputs=n_outputs,
+        n_power_iterations=n_power_iterations,
+    )
+    return 1.0 / L

@@ -28,8 +28,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 from scipy.special import softmax as _softmax
+
+from sklearn_gd_logreg import _gradient
 
 __all__ = [
     "initialize_with_zeros",
@@ -37,7 +39,9 @@ __all__ = [
     "predict",
     "propagate",
     "sigmoid",
+    "soft_threshold",
     "softmax",
+    "stationarity",
 ]
 
 
@@ -133,8 +137,11 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
         Weights.
     b : float or ndarray of shape (K, 1)
         Bias.
-    X : ndarray of shape (n_x, m)
-        Data, one sample per column.
+    X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
+        Data, one sample per column. Large dense ``X`` is read once per call,
+        a cache-sized block of samples at a time, by the CPU's cores in
+        parallel (:mod:`sklearn_gd_logreg._gradient`); sparse ``X`` is only
+        multiplied, never densified. float32 stays float32.
     Y : ndarray of shape (1, m) or (K, m)
         True labels: 0/1 (binary) or one-hot (softmax).
     sample_weight : ndarray of shape (m,), default=None
@@ -161,25 +168,13 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     >>> grads["dw"].ravel(), float(grads["db"]), round(cost, 8)
     (array([0.99845601, 2.39507239]), 0.00145557813678, 5.80154532)
     """
-    Z = w.T @ X + b
-    if w.shape[1] == 1:
-        A = sigmoid(Z)
-        losses = np.logaddexp(0.0, Z) - Y * Z  # -(y log a + (1-y) log(1-a))
-    else:
-        A = softmax(Z)
-        losses = logsumexp(Z, axis=0, keepdims=True) - (Y * Z).sum(
-            axis=0, keepdims=True
-        )
-    dZ = A - Y
-    if sample_weight is None:
-        total = X.shape[1]
-    else:
-        total = sample_weight.sum()
-        losses = losses * sample_weight
-        dZ = dZ * sample_weight
-    cost = losses.sum() / total
-    dw = (X @ dZ.T) / total
-    db = dZ.sum(axis=1, keepdims=True) / total
+    # The forward and backward pass, summed over the samples one cache-sized
+    # block at a time, so that X is read from memory once (see _gradient).
+    loss, XdZ, dZ = _gradient.loss_and_gradient(w, b, X, Y, sample_weight)
+    total = X.shape[1] if sample_weight is None else sample_weight.sum()
+    cost = loss / total
+    dw = XdZ / total
+    db = dZ / total
     if alpha:
         cost = cost + 0.5 * alpha * np.vdot(w, w)
         dw = dw + alpha * w
@@ -199,6 +194,7 @@ def optimize(
     sample_weight=None,
     alpha: float = 0.0,
     fit_intercept: bool = True,
+    l1: float = 0.0,
     tol: float | None = None,
     cost_every: int = 100,
     callback: Callable[[int, float, dict], None] | None = None,
@@ -229,10 +225,15 @@ def optimize(
         As in :func:`propagate`.
     fit_intercept : bool, default=True
         ``False`` keeps ``b`` at its starting value.
+    l1 : float, default=0.0
+        L1 strength: adds ``l1 ||w||_1`` to the cost, by a proximal step
+        (``w := soft_threshold(w - learning_rate * dw, learning_rate * l1)``),
+        so that weights become exactly zero.
     tol : float, default=None
-        Stop, without stepping, at the first iteration where the largest
-        absolute entry of ``dw`` and ``db`` is ``<= tol``. ``None`` always
-        runs ``num_iterations`` iterations.
+        Stop, without stepping, at the first iteration where
+        :func:`stationarity` (the largest absolute entry of ``dw`` and ``db``
+        when ``l1 = 0``) is ``<= tol``. ``None`` always runs
+        ``num_iterations`` iterations.
     cost_every : int, default=100
         Record the cost in ``costs`` every ``cost_every`` iterations
         (``1`` records the whole learning curve).
@@ -275,6 +276,8 @@ def optimize(
             grads, cost = propagate(
                 w, b, X, Y, sample_weight=sample_weight, alpha=alpha
             )
+            if l1:
+                cost += l1 * float(np.abs(w).sum())
             if not np.isfinite(cost):
                 _diverged(learning_rate, i)
             if i % cost_every == 0:
@@ -283,9 +286,16 @@ def optimize(
                 print(f"Cost after iteration {i}: {cost:f}")
             if callback is not None:
                 callback(i, cost, grads)
-            if tol is not None and _max_abs(grads, fit_intercept) <= tol:
+            if tol is not None and (
+                stationarity(
+                    w, grads, learning_rate, l1=l1, fit_intercept=fit_intercept
+                )
+                <= tol
+            ):
                 break
             w = w - learning_rate * grads["dw"]
+            if l1:
+                w = soft_threshold(w, learning_rate * l1)
             if fit_intercept:
                 b = b - learning_rate * grads["db"]
         if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
@@ -320,15 +330,54 @@ def predict(w, b, X):
     """
     Z = w.T @ X + b
     if w.shape[1] == 1:
-        return (sigmoid(Z) > 0.5).astype(float)
+        # sigmoid(Z) > 0.5 exactly where Z > 0; testing Z is immune to the
+        # sigmoid rounding to 0.5 for tiny |Z| (below 3e-8 in float32).
+        return (Z > 0).astype(float)
     return np.argmax(Z, axis=0)[np.newaxis, :].astype(float)
 
 
-def _max_abs(grads, fit_intercept):
-    g = float(np.max(np.abs(grads["dw"]), initial=0.0))
+def soft_threshold(w, threshold):
+    """Proximal step of ``threshold * ||w||_1``: shrink each entry towards 0.
+
+    ``sign(w) * max(|w| - threshold, 0)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg.core import soft_threshold
+    >>> soft_threshold(np.array([-2.0, 0.5, 3.0]), 1.0)
+    array([-1.,  0.,  2.])
+    """
+    return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
+
+
+def stationarity(w, grads, learning_rate, *, l1=0.0, fit_intercept=True) -> float:
+    """How far ``w, b`` are from the minimum: 0 exactly there.
+
+    The largest absolute entry of ``dw`` and ``db`` (of ``dw`` only when
+    ``fit_intercept=False``). With an L1 penalty, ``dw`` is replaced by the
+    gradient mapping ``(w - soft_threshold(w - learning_rate * dw,
+    learning_rate * l1)) / learning_rate``, since ``dw`` itself does not
+    vanish at the minimum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg.core import stationarity
+    >>> grads = {"dw": np.array([[0.5], [-2.0]]), "db": 0.25}
+    >>> stationarity(np.zeros((2, 1)), grads, 0.1)
+    2.0
+    >>> stationarity(np.zeros((2, 1)), grads, 0.1, l1=1.0)  # only |-2| > 1 moves
+    1.0
+    """
+    dw = grads["dw"]
+    if l1:
+        step = soft_threshold(w - learning_rate * dw, learning_rate * l1)
+        dw = (w - step) / learning_rate
+    largest = float(np.max(np.abs(dw), initial=0.0))
     if fit_intercept:
-        g = max(g, float(np.max(np.abs(grads["db"]))))
-    return g
+        largest = max(largest, float(np.max(np.abs(grads["db"]))))
+    return largest
 
 
 def _diverged(learning_rate, iteration):
