@@ -1,0 +1,19 @@
+"""benchmarks/bench_convergence.py runs (--quick), so it cannot rot."""
+
+import runpy
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_convergence.py"
+
+
+def test_bench_convergence_quick(capsys):
+    rows = runpy.run_path(str(BENCH))["main"](["--quick"])
+    out = capsys.readouterr().out
+    assert "nesterov at most lbfgs's time on" in out
+    problems = {row[0] for row in rows}
+    assert len(problems) == 5 and len(rows) == 15
+    assert {row[2] for row in rows} == {"gd", "nesterov", "sgd"}
+    # Iterations are counted, not timed, in --quick: these are deterministic.
+    reached = {(row[0], row[2]): row[3] for row in rows if row[3] is not None}
+    assert ("breast cancer (std.)", "nesterov") in reached
+    assert ("digits, is it a 1", "nesterov") in reached
