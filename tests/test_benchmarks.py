@@ -1,0 +1,37 @@
+"""benchmarks/bench_speed.py runs (in --quick mode), so that it cannot rot.
+
+Only that it runs and reports every problem is checked, never its times: the
+test machine is shared and its timings are noise.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_speed.py"
+
+
+def test_bench_speed_quick_runs_and_reports_everything(tmp_path):
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--repeats", "2", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    for problem in ["dense-f64", "dense-f32", "images", "digits", "sparse"]:
+        assert f"| {problem} |" in run.stdout
+    assert "float32 / float64" in run.stdout
+    assert "slope" in run.stdout and "cores" in run.stdout
+    report = json.loads(out.read_text())
+    for result in report["results"]:
+        for key in ("course_s", "ours_s", "floor_s"):
+            assert np.isfinite(result[key]) and result[key] > 0
+        assert result["memory"]["peak_extra_fraction"] >= 0
+    dtypes = {r["problem"]: r["memory"]["coef_dtype"] for r in report["results"]}
+    assert dtypes["dense-f32"] == "float32" and dtypes["dense-f64"] == "float64"
+    assert len(report["scaling"]["seconds"]) == 4
