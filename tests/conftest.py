@@ -7,6 +7,31 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles for the property-based tests (tests/README.md).
+# "ci", the default: a fixed number of examples from a fixed seed
+# (derandomised, no example database), so that every run tests the same cases.
+# "thorough": 10x the examples, random and remembered in the example
+# database, for local runs: python -m pytest --hypothesis-profile=thorough
+CI_EXAMPLES = 100
+settings.register_profile(
+    "ci",
+    max_examples=CI_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=10 * CI_EXAMPLES,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")
 
 
 @pytest.fixture
