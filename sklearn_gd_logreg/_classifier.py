@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -30,6 +31,13 @@ from sklearn_gd_logreg._step_size import auto_learning_rate
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
 _FLOATS = [np.float64, np.float32]
+# scikit-learn >= 1.7 refuses all-zero weights itself, in words that do not
+# name sample_weight; ours do. (1.6 has neither the check nor the option.)
+_ALLOW_ZERO_WEIGHTS = (
+    {"allow_all_zero_weights": True}
+    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
+    else {}
+)
 
 
 class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
@@ -355,8 +363,9 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 f"GDLogisticRegression(solver={self.solver!r}) did not converge "
                 f"in max_iter={self.max_iter} iterations to tol={self.tol}. "
                 "Increase max_iter, change learning_rate (here "
-                f"{self.learning_rate!r}, a step of {learning_rate:.3g}), try "
-                "solver='nesterov', or scale the features.",
+                f"{self.learning_rate!r}, a step of {learning_rate:.3g}), "
+                + ("" if self.solver == "nesterov" else "try solver='nesterov', ")
+                + "or scale the features.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -448,7 +457,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
             X,
             dtype=X.dtype,
             ensure_non_negative=True,
-            allow_all_zero_weights=True,  # our message below names the argument
+            **_ALLOW_ZERO_WEIGHTS,  # our message below names the argument
         )
         if self.class_weight is not None:
             weights = compute_class_weight(self.class_weight, classes=classes, y=y)

@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
@@ -142,9 +143,11 @@ def test_sample_weight_routed_through_pipeline_and_grid_search(weighted):
 
     with sklearn.config_context(enable_metadata_routing=True):
         clf = GDLogisticRegression(**params).set_fit_request(sample_weight=True)
-        clf.set_score_request(sample_weight=True)  # weighted accuracy too
         pipe = Pipeline([("clf", clf)])
-        grid = GridSearchCV(pipe, {"clf__alpha": [1e-2]}, cv=3)
+        # Weighted accuracy too: an explicit scorer routes the same way on
+        # every supported scikit-learn (the default scorer's routing changed).
+        scorer = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+        grid = GridSearchCV(pipe, {"clf__alpha": [1e-2]}, cv=3, scoring=scorer)
         grid.fit(X, y, sample_weight=weight)
         # Refit on all the data with the weights: the direct fit.
         assert_allclose(
