@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import warnings
 from contextlib import contextmanager
@@ -319,10 +320,17 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 f"while the fitted model has {self.classes_.tolist()}; "
                 "set warm_start=False to fit from scratch."
             )
+        if not first and X.shape[1] != self.coef_.shape[1]:
+            raise ValueError(
+                f"warm_start=True, but X has {X.shape[1]} features while the "
+                f"fitted model has {self.coef_.shape[1]}; set warm_start=False "
+                "to fit from scratch."
+            )
         sample_weight = self._sample_weight(X, y, classes, sample_weight)
         Y = _one_hot(y_index, len(classes), X.dtype)
         w, b = self._start(X, len(classes), first)
         learning_rate = self._learning_rate(X, sample_weight, Y.shape[0])
+        self._base_learning_rate = learning_rate  # partial_fit's, later
         random_state = check_random_state(self.random_state)
         XT, validation = X.T, None  # X.T is a view: the core's layout for free
         if self.solver == "sgd" and self.early_stopping:
@@ -357,6 +365,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
             random_state=random_state,
             n_iter_no_change=self.n_iter_no_change,
             validation=validation,
+            epochs_seen=0.0 if first else self.t_,
         )
         if not result.converged:
             warnings.warn(
@@ -418,12 +427,15 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         sample_weight = self._sample_weight(X, y, classes, sample_weight)
         Y = _one_hot(y_index, len(classes), X.dtype)
         w, b = self._start(X, len(classes), first)
-        if first:
+        if first or self.learning_rate != "auto":
             learning_rate = self._learning_rate(X, sample_weight, Y.shape[0])
-            # One stream of shuffles across calls: each epoch gets a new one.
-            self._shuffler = check_random_state(self.random_state)
-        else:
-            learning_rate = self.learning_rate_
+        else:  # the "auto" step of the first chunk (or of fit)
+            learning_rate = self._base_learning_rate
+        # One stream of shuffles across calls, each epoch a new one. A copy:
+        # a call that fails leaves the stream as it was.
+        shuffler = copy.deepcopy(
+            check_random_state(self.random_state) if first else self._shuffler
+        )
         result = sgd(
             w,
             b,
@@ -439,12 +451,13 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
             batch_size=min(self.batch_size, X.shape[0]),
             schedule=self.learning_rate_schedule,
             power_t=self.power_t,
-            random_state=self._shuffler,
+            random_state=shuffler,
             n_iter_no_change=1,
             epochs_seen=0.0 if first else self.t_,
         )
         previous = [] if first else list(self.loss_curve_)
         self.classes_ = classes
+        self._shuffler, self._base_learning_rate = shuffler, learning_rate
         self._store(result, X.dtype)
         self.n_iter_ = len(previous) + 1
         self.loss_curve_ = np.asarray(previous + result.loss_curve)
@@ -475,7 +488,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         n_outputs = 1 if n_classes == 2 else n_classes
         if first:
             w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
-            return w.astype(X.dtype), b
+            return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
         w = self.coef_.T.astype(X.dtype)
         b = self.intercept_.astype(X.dtype)
         return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
@@ -560,10 +573,11 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         return log_softmax(scores, axis=1)
 
     def predict(self, X):
-        """Predict class labels with the course's ``predict``.
+        """Predict class labels by the course's rule.
 
-        The label is ``classes_[1]`` where its probability is ``> 0.5`` (two
-        classes), else the most probable class.
+        The label is ``classes_[1]`` where its probability ``sigmoid(score)``
+        is ``> 0.5``, that is where the score is ``> 0`` (two classes), else
+        the class of the largest score, as :func:`sklearn_gd_logreg.core.predict`.
 
         Parameters
         ----------
@@ -575,13 +589,10 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        check_is_fitted(self)
-        X = _validate_data(self, X, dtype=_FLOATS, reset=False)
-        b = self.intercept_
-        b = float(b[0]) if len(b) == 1 else b[:, np.newaxis]
-        with np.errstate(over="ignore", invalid="ignore"):
-            index = core.predict(self.coef_.T, b, X.T)[0].astype(np.intp)
-        return self.classes_[index]
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(np.intp)]
+        return self.classes_[scores.argmax(axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -620,19 +631,16 @@ def _one_hot(y_index, n_classes, dtype):
 
 @contextmanager
 def _atomic(estimator):
-    """Restore the fitted attributes of ``estimator`` if the block raises."""
-    before = {k: v for k, v in vars(estimator).items() if _is_fitted_attribute(k)}
+    """Restore the state of ``estimator`` (all but its parameters) on error."""
+    params = estimator.get_params(deep=False)
+    before = {k: v for k, v in vars(estimator).items() if k not in params}
     try:
         yield
     except BaseException:
-        for name in [k for k in vars(estimator) if _is_fitted_attribute(k)]:
+        for name in [k for k in vars(estimator) if k not in params]:
             delattr(estimator, name)
         vars(estimator).update(before)
         raise
-
-
-def _is_fitted_attribute(name: str) -> bool:
-    return name.endswith("_") and not name.startswith("_")
 
 
 def _validate_data(estimator, X, *args, **kwargs):

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 
 class Penalty(NamedTuple):
     """Strengths of the L1 and L2 parts of a penalty."""
 
     l1: float
     l2: float
+
+    def l1_value(self, w) -> float:
+        """The non-smooth part, ``l1 ||w||_1`` (the prox step's)."""
+        return self.l1 * float(np.abs(w).sum()) if self.l1 else 0.0
+
+    def value(self, w) -> float:
+        """The whole penalty, ``l1 ||w||_1 + (l2 / 2) ||w||^2``."""
+        return self.l1_value(w) + 0.5 * self.l2 * float(np.vdot(w, w))
 
 
 def make_penalty(name: str | None, alpha: float, l1_ratio: float) -> Penalty:

@@ -109,9 +109,12 @@ def nesterov(
     """Accelerated proximal gradient with backtracking and adaptive restart.
 
     From the extrapolated point ``y``, a proximal gradient step of size
-    ``step`` gives ``x_new``; the step is halved until the sufficient-decrease
-    test ``f(x_new) <= f(y) + <grad f(y), x_new - y> + ||x_new - y||^2 /
-    (2 step)`` holds, so it cannot diverge. Each iteration starts from the
+    ``step`` gives ``x_new``; the step is halved until ``<grad f(x_new) -
+    grad f(y), d> <= ||d||^2 / (2 step)`` with ``d = x_new - y``, which (``f``
+    being convex) implies the sufficient decrease ``f(x_new) <= f(y) +
+    <grad f(y), d> + ||d||^2 / (2 step)`` and stays exact near the minimum,
+    where values of ``f`` differ by less than their rounding. So it cannot
+    diverge. Each iteration starts from the
     last accepted step times ``growth``: ``1 / L`` bounds the curvature of
     the whole space, and near the minimum the log-loss is much flatter. The
     momentum follows FISTA with varying steps, ``t_{k+1} = (1 + sqrt(1 + 4
@@ -125,9 +128,6 @@ def nesterov(
     def evaluate(w, b):
         return core.propagate(w, b, X, Y, sample_weight=sample_weight, alpha=penalty.l2)
 
-    def objective(f, w):
-        return f + penalty.l1 * float(np.abs(w).sum())
-
     step = learning_rate
     x_w, x_b = w, b
     y_w, y_b = w, b
@@ -138,11 +138,11 @@ def nesterov(
         grads_y, f_y = evaluate(y_w, y_b)
         if not np.isfinite(f_y):
             core._diverged(learning_rate, 0)
-        F_x = objective(f_y, y_w)
+        F_x = f_y + penalty.l1_value(y_w)
         for k in range(max_iter):
             if _stationarity(y_w, grads_y, step, penalty, fit_intercept) <= tol:
                 x_w, x_b = y_w, y_b
-                costs.append(objective(f_y, y_w))
+                costs.append(f_y + penalty.l1_value(y_w))
                 converged = True
                 break
             previous_step, step = step, step * (GROWTH if growth is None else growth)
@@ -153,19 +153,19 @@ def nesterov(
                 new_b = y_b - step * grads_y["db"] if fit_intercept else y_b
                 grads_new, f_new = evaluate(new_w, new_b)
                 d_w, d_b = new_w - y_w, np.subtract(new_b, y_b)
-                model = (
-                    f_y
-                    + np.vdot(grads_y["dw"], d_w)
-                    + np.vdot(grads_y["db"], d_b)
-                    + (np.vdot(d_w, d_w) + np.vdot(d_b, d_b)) / (2 * step)
+                # The curvature along the step, from the two gradients. By
+                # convexity, <g(x_new) - g(y), d> <= |d|^2 / (2 step) implies
+                # f(x_new) <= f(y) + <g(y), d> + |d|^2 / (2 step), and unlike
+                # that test it does not subtract nearly equal values of f.
+                curvature = np.vdot(grads_new["dw"] - grads_y["dw"], d_w) + np.vdot(
+                    np.subtract(grads_new["db"], grads_y["db"]), d_b
                 )
-                # A relative slack absorbs rounding once f stops changing.
-                if f_new <= model + 1e-12 * abs(f_y):
+                if curvature <= (np.vdot(d_w, d_w) + np.vdot(d_b, d_b)) / (2 * step):
                     break
                 step /= 2
                 if step < 1e-30 * learning_rate:
                     core._diverged(learning_rate, k)
-            F_new = objective(f_new, new_w)
+            F_new = f_new + penalty.l1_value(new_w)
             costs.append(F_new)
             if verbose and k % 100 == 0:
                 print(f"Cost after iteration {k}: {F_new:f}")
@@ -186,6 +186,10 @@ def nesterov(
                 else:
                     grads_y, f_y = evaluate(y_w, y_b)
             x_w, x_b, F_x = new_w, new_b, F_new
+        if not converged:  # is the last iterate, whose gradient we have, done?
+            converged = (
+                _stationarity(x_w, grads_new, step, penalty, fit_intercept) <= tol
+            )
     return Result(x_w, x_b, len(costs), costs, converged, step)
 
 
@@ -246,25 +250,23 @@ def sgd(
                 if schedule == "invscaling":
                     eta = eta / (1.0 + epochs_seen) ** power_t
                 epochs_seen += 1.0 / n_batches
-                if batch_weight == 0.0:
-                    continue
-                grads, cost = core.propagate(
-                    w, b, X[:, batch], Y[:, batch], sample_weight=sw
-                )
-                if not np.isfinite(cost):
-                    core._diverged(learning_rate, epoch)
-                total += cost * batch_weight
-                weight += batch_weight
-                scale = batch_weight / (len(batch) * mean_weight)
-                dw = scale * grads["dw"]
-                if penalty.l2:
-                    dw = dw + penalty.l2 * w
+                dw = penalty.l2 * w
+                if batch_weight > 0.0:  # else only the penalty's step
+                    grads, cost = core.propagate(
+                        w, b, X[:, batch], Y[:, batch], sample_weight=sw
+                    )
+                    if not np.isfinite(cost):
+                        core._diverged(learning_rate, epoch)
+                    total += cost * batch_weight
+                    weight += batch_weight
+                    scale = batch_weight / (len(batch) * mean_weight)
+                    dw = dw + scale * grads["dw"]
+                    if fit_intercept:
+                        b = b - eta * scale * grads["db"]
                 w = w - eta * dw
                 if penalty.l1:
                     w = core.soft_threshold(w, eta * penalty.l1)
-                if fit_intercept:
-                    b = b - eta * scale * grads["db"]
-            loss = total / weight + _penalty_value(w, penalty)
+            loss = total / weight + penalty.value(w)
             if not np.isfinite(loss):
                 core._diverged(learning_rate, epoch)
             costs.append(loss)
@@ -289,10 +291,6 @@ def sgd(
     return Result(
         w, b, len(costs), costs, converged, learning_rate, epochs_seen, scores
     )
-
-
-def _penalty_value(w, penalty):
-    return penalty.l2 / 2 * float(np.vdot(w, w)) + penalty.l1 * float(np.abs(w).sum())
 
 
 def _stationarity(w, grads, step, penalty, fit_intercept):

@@ -179,9 +179,15 @@ def test_loss_curve_is_non_increasing_with_the_auto_step(cancer):
 
 def test_tol_stops_the_loop_and_is_met(cancer):
     X, y = cancer
-    est = GDLogisticRegression(alpha=1e-2, tol=1e-3).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = GDLogisticRegression(alpha=1e-2, tol=1e-3).fit(X, y)
     assert 1 < est.n_iter_ < 2000
     assert len(est.loss_curve_) == est.n_iter_
+    grads, _ = core.propagate(
+        est.coef_.T, float(est.intercept_[0]), X.T, y[np.newaxis] * 1.0, alpha=1e-2
+    )
+    assert max(np.abs(grads["dw"]).max(), abs(grads["db"])) <= 1e-3
 
 
 def test_convergence_warning_names_max_iter_and_learning_rate(cancer):

@@ -629,8 +629,13 @@ def test_scores_that_overflow_at_predict_time_are_an_error_naming_X(blobs, n_cla
     huge = np.full((4, X.shape[1]), 1e308)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for method in [est.decision_function, est.predict_proba, est.predict_log_proba]:
+        # predict too: its labels come from these scores, never from NaN.
+        for method in [
+            est.decision_function,
+            est.predict_proba,
+            est.predict_log_proba,
+            est.predict,
+        ]:
             with pytest.raises(ValueError, match=r"X @ coef_.*too large") as error:
                 method(huge)
             assert names(str(error.value), "X")
-        est.predict(huge)  # labels from the signs of +-inf: no warning

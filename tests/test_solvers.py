@@ -367,3 +367,91 @@ def test_nesterov_is_invariant_at_its_tolerance(cancer):
     repeated = GDLogisticRegression(**params).fit(X[repeat], y[repeat])
     assert_allclose(permuted.coef_, base.coef_, rtol=1e-7, atol=1e-8)
     assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-7, atol=1e-8)
+
+
+def test_sgd_keeps_the_penalty_on_zero_weight_batches(planted):
+    # With one-row batches, half of them weigh nothing: they still take the
+    # penalty's step, or the penalty would act at half its strength.
+    X, y = planted
+    weight = np.arange(len(y)) % 2
+    sgd = GDLogisticRegression(
+        solver="sgd",
+        batch_size=1,
+        alpha=0.5,
+        tol=1e-6,
+        n_iter_no_change=10,
+        max_iter=2000,
+        random_state=0,
+    ).fit(X, y, sample_weight=weight)
+    dropped = GDLogisticRegression(solver="nesterov", alpha=0.5, tol=1e-10).fit(
+        X[1::2], y[1::2]
+    )
+    assert_allclose(sgd.coef_, dropped.coef_, atol=2e-2)
+
+
+@pytest.mark.parametrize("solver", ["gd", "nesterov"])
+def test_convergence_warning_iff_the_model_misses_tol(cancer, solver):
+    X, y = cancer
+    Y = y[np.newaxis].astype(float)
+    params = {"solver": solver, "alpha": ALPHA, "tol": 1e-4}
+    needed = GDLogisticRegression(max_iter=100_000, **params).fit(X, y).n_iter_
+    for max_iter in sorted({1, 2, *range(3, needed + 2, max(1, needed // 12))}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            est = GDLogisticRegression(max_iter=max_iter, **params).fit(X, y)
+        grads, _ = core.propagate(
+            est.coef_.T, float(est.intercept_[0]), X.T, Y, alpha=ALPHA
+        )
+        missed = core.stationarity(est.coef_.T, grads, est.learning_rate_) > 1e-4
+        warned = any(w.category is ConvergenceWarning for w in caught)
+        assert warned == missed, (max_iter, warned, missed)
+
+
+def test_warm_start_with_other_features_is_an_error(planted):
+    X, y = planted
+    est = fit_quietly(GDLogisticRegression(warm_start=True, max_iter=5), X, y)
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match=r"warm_start=True, but X has 7 features"):
+        est.fit(X[:, :7], y)
+    assert_array_equal(est.coef_, coef)
+    assert est.n_features_in_ == 8
+
+
+def test_warm_start_sgd_continues_its_schedule(planted):
+    X, y = planted
+    est = GDLogisticRegression(
+        solver="sgd",
+        warm_start=True,
+        max_iter=3,
+        n_iter_no_change=100,
+        learning_rate_schedule="invscaling",
+        random_state=0,
+    )
+    fit_quietly(est, X, y)
+    fit_quietly(est, X, y)
+    assert est.t_ == pytest.approx(6.0)
+
+
+def test_a_failed_partial_fit_changes_nothing(planted):
+    X, y = planted
+
+    def stream(fail):
+        est = GDLogisticRegression(learning_rate=0.1, random_state=0)
+        est.partial_fit(X[:200], y[:200], classes=[0, 1])
+        if fail:
+            with pytest.raises(ValueError, match="learning_rate"):
+                est.set_params(learning_rate=1e300).partial_fit(X[200:], y[200:])
+            est.set_params(learning_rate=0.1)
+        return est.partial_fit(X[200:], y[200:])
+
+    assert_array_equal(stream(fail=True).coef_, stream(fail=False).coef_)
+
+
+def test_partial_fit_follows_a_new_learning_rate(planted):
+    X, y = planted
+    est = GDLogisticRegression(random_state=0).partial_fit(X, y, classes=[0, 1])
+    auto = est.learning_rate_
+    est.partial_fit(X, y)
+    assert est.learning_rate_ == auto  # "auto": the first chunk's estimate
+    est.set_params(learning_rate=0.01).partial_fit(X, y)
+    assert est.learning_rate_ == 0.01
