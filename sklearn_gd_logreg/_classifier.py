@@ -326,10 +326,11 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 f"fitted model has {self.coef_.shape[1]}; set warm_start=False "
                 "to fit from scratch."
             )
-        sample_weight = self._sample_weight(X, y, classes, sample_weight)
+        sample_weight = self._sample_weight(X, y, y_index, classes, sample_weight)
         Y = _one_hot(y_index, len(classes), X.dtype)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         w, b = self._start(X, len(classes), first)
-        learning_rate = self._learning_rate(X, sample_weight, Y.shape[0])
+        learning_rate = self._learning_rate(X, sample_weight, Y.shape[0], penalty)
         self._base_learning_rate = learning_rate  # partial_fit's, later
         random_state = check_random_state(self.random_state)
         XT, validation = X.T, None  # X.T is a view: the core's layout for free
@@ -353,7 +354,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
             XT,
             Y,
             sample_weight=sample_weight,
-            penalty=make_penalty(self.penalty, self.alpha, self.l1_ratio),
+            penalty=penalty,
             fit_intercept=self.fit_intercept,
             learning_rate=learning_rate,
             max_iter=self.max_iter,
@@ -424,11 +425,12 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 f"{classes.tolist()}."
             )
         y_index = np.searchsorted(classes, y)
-        sample_weight = self._sample_weight(X, y, classes, sample_weight)
+        sample_weight = self._sample_weight(X, y, y_index, classes, sample_weight)
         Y = _one_hot(y_index, len(classes), X.dtype)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         w, b = self._start(X, len(classes), first)
         if first or self.learning_rate != "auto":
-            learning_rate = self._learning_rate(X, sample_weight, Y.shape[0])
+            learning_rate = self._learning_rate(X, sample_weight, Y.shape[0], penalty)
         else:  # the "auto" step of the first chunk (or of fit)
             learning_rate = self._base_learning_rate
         # One stream of shuffles across calls, each epoch a new one. A copy:
@@ -442,7 +444,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
             X.T,
             Y,
             sample_weight=sample_weight,
-            penalty=make_penalty(self.penalty, self.alpha, self.l1_ratio),
+            penalty=penalty,
             fit_intercept=self.fit_intercept,
             learning_rate=learning_rate,
             max_iter=1,
@@ -464,7 +466,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         self.validation_scores_ = None
         self.t_ = result.epochs_seen
 
-    def _sample_weight(self, X, y, classes, sample_weight):
+    def _sample_weight(self, X, y, y_index, classes, sample_weight):
         sample_weight = _check_sample_weight(
             sample_weight,
             X,
@@ -474,8 +476,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         )
         if self.class_weight is not None:
             weights = compute_class_weight(self.class_weight, classes=classes, y=y)
-            index = np.searchsorted(classes, y)
-            sample_weight = sample_weight * weights[index].astype(X.dtype)
+            sample_weight = sample_weight * weights[y_index].astype(X.dtype)
         if not sample_weight.sum() > 0:
             raise ValueError(
                 "Sample weights (sample_weight times class_weight) sum to "
@@ -493,10 +494,9 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         b = self.intercept_.astype(X.dtype)
         return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
 
-    def _learning_rate(self, X, sample_weight, n_outputs):
+    def _learning_rate(self, X, sample_weight, n_outputs, penalty):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         return auto_learning_rate(
             X.T,
             sample_weight=sample_weight,

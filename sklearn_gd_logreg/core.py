@@ -211,7 +211,7 @@ def optimize(
         Starting weights (not modified).
     b : float or ndarray of shape (K, 1)
         Starting bias.
-    X : ndarray of shape (n_x, m)
+    X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
         Data, one sample per column.
     Y : ndarray of shape (1, m) or (K, m)
         True labels: 0/1 or one-hot.
@@ -313,7 +313,7 @@ def predict(w, b, X):
     ----------
     w : ndarray of shape (n_x, 1) or (n_x, K)
     b : float or ndarray of shape (K, 1)
-    X : ndarray of shape (n_x, m)
+    X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
 
     Returns
     -------
@@ -328,7 +328,7 @@ def predict(w, b, X):
     >>> predict(w, b, X)
     array([[1., 1., 0.]])
     """
-    Z = w.T @ X + b
+    Z = _gradient.scores(w, b, X)
     if w.shape[1] == 1:
         # sigmoid(Z) > 0.5 exactly where Z > 0; testing Z is immune to the
         # sigmoid rounding to 0.5 for tiny |Z| (below 3e-8 in float32).

@@ -272,3 +272,13 @@ def test_divergence_raises_a_clear_error(random_problem):
     w0, b0 = core.initialize_with_zeros(X.shape[0])
     with pytest.raises(ValueError, match=r"iteration \d+.*learning_rate=1e\+30"):
         core.optimize(w0, b0, X * 1e200, Y, num_iterations=100, learning_rate=1e30)
+
+
+def test_predict_takes_sparse_data_like_dense(rng):
+    import scipy.sparse as sp
+
+    X = sp.random(6, 40, density=0.3, format="csc", random_state=0)
+    for n_outputs in (1, 3):
+        w = rng.normal(size=(6, n_outputs))
+        b = 0.1 if n_outputs == 1 else rng.normal(size=(3, 1))
+        assert_allclose(core.predict(w, b, X), core.predict(w, b, X.toarray()))
