@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_iris, make_classification
@@ -32,12 +33,6 @@ def iris():
 def binary(rng):
     X, y = make_classification(n_samples=120, n_features=5, random_state=0)
     return X, y
-
-
-def fit_quietly(est, X, y, **fit_params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **fit_params)
 
 
 def test_alpha_zero_is_the_course_algorithm(binary):

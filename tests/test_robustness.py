@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import fit_quietly
 from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -31,12 +32,6 @@ def names(message: str, *arguments: str) -> bool:
     return any(
         re.search(rf"(?<![\w.]){re.escape(a)}(?!\w)", message) for a in arguments
     )
-
-
-def fit_quietly(est, X, y, **fit_params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **fit_params)
 
 
 # --------------------------------------------------------------------------

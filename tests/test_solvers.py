@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from helpers import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -33,12 +34,6 @@ def reference(penalty, n_samples, l1_ratio=0.5):
     return LogisticRegression(
         penalty="elasticnet", l1_ratio=ratio, solver="saga", **params
     )
-
-
-def fit_quietly(est, X, y, **fit_params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **fit_params)
 
 
 @pytest.fixture(scope="module")
