@@ -160,7 +160,10 @@ def nesterov(
                 curvature = np.vdot(grads_new["dw"] - grads_y["dw"], d_w) + np.vdot(
                     np.subtract(grads_new["db"], grads_y["db"]), d_b
                 )
-                if curvature <= (np.vdot(d_w, d_w) + np.vdot(d_b, d_b)) / (2 * step):
+                # A step whose scores overflow has no finite f: halve it too.
+                if np.isfinite(f_new) and curvature <= (
+                    np.vdot(d_w, d_w) + np.vdot(d_b, d_b)
+                ) / (2 * step):
                     break
                 step /= 2
                 if step < 1e-30 * learning_rate:

@@ -450,3 +450,24 @@ def test_partial_fit_follows_a_new_learning_rate(planted):
     assert est.learning_rate_ == auto  # "auto": the first chunk's estimate
     est.set_params(learning_rate=0.01).partial_fit(X, y)
     assert est.learning_rate_ == 0.01
+
+
+def test_nesterov_never_accepts_a_step_that_overflows():
+    # Found by the thorough hypothesis profile: the first trial step makes w
+    # -inf in float32; its curvature test read inf <= inf and accepted it.
+    X = np.array([[1.0, 0.0, 0.0], [2.2685492e38, 0.0, 0.0]], dtype=np.float32)
+    est = GDLogisticRegression(
+        solver="nesterov",
+        learning_rate=1.0,
+        max_iter=1,
+        tol=0.0,
+        alpha=0.0,
+        fit_intercept=False,
+        class_weight={"a": 0.0, "b": 3.0},
+    )
+    try:
+        fit_quietly(est, X, np.array(["a", "b"]))
+    except ValueError as error:
+        assert "learning_rate" in str(error)
+    else:
+        assert np.all(np.isfinite(est.coef_))
