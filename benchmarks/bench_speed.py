@@ -34,8 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-from sklearn_gd_logreg import GDLogisticRegression, core
-from sklearn_gd_logreg._gradient import block_size, cache_bytes, n_cores
+from sklearn_gd_logreg import GDLogisticRegression, _gradient, core
+from sklearn_gd_logreg._gradient import block_size, cache_bytes, compiled, n_cores
 
 SEED = 0
 
@@ -197,6 +197,7 @@ def bench_problem(name: str, quick: bool, repeats: int, iterations: int) -> dict
         "sparse": sp.issparse(X),
         "X_MB": _nbytes(X) / 1e6,
         "block": block_size(XT),
+        "pass": "compiled" if compiled(w, XT) else "numpy",
         **{f"{k}_s": v["seconds"] for k, v in timed.items()},
         **{f"{k}_best_s": v["best"] for k, v in timed.items()},
         "ours_cores_busy": timed["ours"]["cores_busy"],
@@ -319,6 +320,8 @@ def machine() -> dict:
         "cores": n_cores(),
         "l2_cache_bytes": cache_bytes(),
         "blas": sorted(set(blas)),
+        # the compiled pass's instruction set, or None if it was not built
+        "fused": None if _gradient._fused is None else _gradient._fused.simd(),
     }
 
 
@@ -326,19 +329,20 @@ def print_report(results, scaling, info, out=sys.stdout) -> None:
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p(
         f"machine: {info['cores']} cores, L2 {info['l2_cache_bytes'] >> 10} KiB, "
-        f"BLAS: {'; '.join(info['blas'])}, numpy {info['numpy']}"
+        f"BLAS: {'; '.join(info['blas'])}, numpy {info['numpy']}, "
+        f"compiled pass: {info['fused'] or 'not built'}"
     )
     p()
     p(
-        "| problem | X | MB | course s/it | ours s/it | floor s/it "
+        "| problem | X | MB | pass | course s/it | ours s/it | floor s/it "
         "| ours/course | ours/floor | ours/floor, best of runs | cores busy "
         "| fit peak extra / X: fixed step, auto step | fit RSS growth / X |"
     )
-    p("| --- | --- |" + " ---: |" * 10)
+    p("| --- | --- | ---: | --- |" + " ---: |" * 9)
     for r in results:
         p(
             f"| {r['problem']} | {r['shape']} {r['dtype']}"
-            f"{' CSR' if r['sparse'] else ''} | {r['X_MB']:.1f} "
+            f"{' CSR' if r['sparse'] else ''} | {r['X_MB']:.1f} | {r['pass']} "
             f"| {r['course_s']:.2e} | {r['ours_s']:.2e} | {r['floor_s']:.2e} "
             f"| {r['ours_s'] / r['course_s']:.2f} | {r['ours_s'] / r['floor_s']:.2f} "
             f"| {r['ours_best_s'] / r['floor_best_s']:.2f} "

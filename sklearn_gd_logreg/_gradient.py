@@ -8,14 +8,33 @@
 
 Written plainly, ``X`` is read from memory twice (``w.T X``, then
 ``X dZ.T``): once it is larger than the CPU caches, that is twice the time
-of reading it once. Every quantity above is a sum over samples, so the
-columns can be taken a *block* at a time: for each block, ``Z`` and ``dZ``
-of its samples, then ``X_block dZ_block.T``, while the block is still in
-cache. ``X`` then comes from memory once per gradient. The loss needs only
-``Z``, which is kept (``K x m``, ``1 / n_x`` of ``X``'s size) and turned into
-the loss at the end in a few large NumPy calls: per block, each call costs
-the other threads a hand-off of the GIL. No temporary is larger than
-``n_x x block`` or ``K x m``.
+of reading it once. Every quantity above is a sum over samples, so it can be
+taken a sample, or a block of samples, at a time, while they are in cache.
+:func:`loss_and_gradient` is the one place where these sums are computed
+(``propagate`` only divides by the total weight and adds the penalty), in
+one of two ways:
+
+**Compiled** (``sklearn_gd_logreg._fused``, C, built at install time when a C
+compiler is at hand). Per sample: its score, the loss and ``dZ``, and its
+update of ``X dZ.T``, while its values are in the level-1 cache, so ``X``
+comes from memory once. The exponential and the ``log1p`` of the loss are
+computed a vector of samples at a time; the samples are split into one
+contiguous range per core, each summed in its own float64 buffers by a
+thread without the GIL, and the ranges' sums are added in a fixed order.
+It reads ``X`` as it is, without a copy, when each sample's values are
+contiguous: dense ``X`` whose transpose is C-contiguous (``fit`` passes the
+view ``X.T`` of C-ordered data) and sparse ``X`` in CSC format (the
+transpose of scikit-learn's CSR), float32 or float64, and ``w`` of ``X``'s
+dtype. float32 data are multiplied and added in float32 within a sample and
+a few hundred samples, and summed in float64 beyond.
+
+**NumPy**, for every other layout (and when the extension was not built):
+the same sums a block of samples at a time, ``Z`` and ``dZ`` of the block,
+then ``X_block dZ_block.T`` while the block is still in the level-2 cache.
+The loss needs only ``Z``, which is kept (``K x m``, ``1 / n_x`` of ``X``'s
+size) and turned into the loss at the end in a few large NumPy calls: per
+block, each call costs the other threads a hand-off of the GIL. No temporary
+is larger than ``n_x x block`` or ``K x m``.
 
 The block fills three quarters of one core's level-2 cache (read from the
 operating system, 1 MiB when unknown), so its second read hits that cache
@@ -31,12 +50,11 @@ The blocks are split between the CPU cores, each summing its share in a
 thread (NumPy's BLAS calls release the GIL) with BLAS limited to one thread,
 and the shares are added in a fixed order, so the result does not depend on
 timing. One block (small data) is the unfused computation itself; blocking
-only changes the order of the sums (tests check ``1e-12`` relative
-agreement). Sparse ``X`` is not blocked (see :func:`loss_and_gradient`).
+only changes the order of the sums. Sparse ``X`` is not blocked in NumPy
+(see :func:`loss_and_gradient`).
 
-:func:`loss_and_gradient` is the one place where the log-loss and the
-gradient are computed; ``propagate`` only divides by the total weight and
-adds the penalty.
+Both ways agree with the unfused computation to ``1e-12`` relative in
+float64 (tests/test_fast_gradient.py).
 """
 
 from __future__ import annotations
@@ -51,7 +69,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-__all__ = ["block_size", "loss_and_gradient", "scores"]
+try:
+    from . import _fused
+except ImportError:  # pragma: no cover - built without a C compiler
+    _fused = None
+
+__all__ = ["block_size", "compiled", "loss_and_gradient", "scores"]
 
 _DEFAULT_CACHE_BYTES = 1 << 20  # when the OS does not say: a common L2 size
 # Blocking pays when X is many times the cache: each block costs ~10 NumPy
@@ -60,6 +83,15 @@ _DEFAULT_CACHE_BYTES = 1 << 20  # when the OS does not say: a common L2 size
 # blocked pass loses on the 20 MB image problem (14 to 21 blocks) and wins
 # on 320 MB (200 blocks and more).
 MIN_BLOCKS = 16
+# Work per thread of the compiled pass, in values times K (a stored sparse
+# value counts SPARSE_COST: gathered and scattered, it costs about that many
+# dense values): below it, a second thread costs more than it saves.
+# Measured on the 2-core development machine, in fit's loop: digits (1797 x
+# 64, K = 10, 1.2 M) is faster on one thread, the images (209 x 12 288, 2.6
+# M) and the sparse problem (2 M stored values) on two.
+MIN_WORK_PER_THREAD = 1 << 20
+SPARSE_COST = 4
+_REALS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 @cache
@@ -165,9 +197,13 @@ def _loss_sum(Z, Y, sample_weight):
         np.negative(losses, out=losses)
         np.exp(losses, out=losses)
         np.log1p(losses, out=losses)
-        np.add(losses, Z, out=losses, where=Z > 0)  # + max(z, 0)
-        Z *= Y
-        losses -= Z  # log(1 + exp(z)) - y z
+        # + max(z, 0) - y z, as (1 - y) z where z > 0: a well-classified
+        # sample's loss is then the log1p term itself, not z + tiny - z.
+        positive = Z > 0
+        yz = Y * Z
+        np.subtract(Z, yz, out=Z, where=positive)
+        np.negative(yz, out=Z, where=~positive)
+        losses += Z  # log(1 + exp(z)) - y z
     else:
         top = Z.max(axis=0, keepdims=True)
         losses = np.exp(Z - top).sum(axis=0, keepdims=True)
@@ -215,6 +251,62 @@ def _sums_over(w, b, X, Y, sample_weight, start, stop, block):
     return _loss_sum(Z, Y[:, start:stop], s), XdZ, dZ_sum
 
 
+def compiled(w, X) -> bool:
+    """Whether the compiled pass reads ``X`` as it is (see the module's text).
+
+    Parameters
+    ----------
+    w : ndarray of shape (n_x, K)
+    X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
+
+    Returns
+    -------
+    bool
+        ``True`` when the extension is built, ``X`` is float32 or float64
+        with each sample's values contiguous (the transpose of a C-ordered
+        array, or CSC), and ``w`` has ``X``'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg._gradient import compiled
+    >>> X = np.ones((5, 3))  # scikit-learn's layout: samples as rows
+    >>> w = np.zeros((3, 1))
+    >>> compiled(w, X.T) == compiled(w, np.asfortranarray(X.T))
+    True
+    """
+    if _fused is None or X.dtype not in _REALS or w.dtype != X.dtype:
+        return False
+    if sp.issparse(X):
+        return X.format == "csc" and X.indices.dtype == X.indptr.dtype
+    return isinstance(X, np.ndarray) and X.T.flags.c_contiguous
+
+
+def _compiled_sums(w, b, X, Y, sample_weight, n_threads):
+    """:func:`loss_and_gradient` by the compiled pass (``compiled(w, X)``)."""
+    dtype, (n_x, m), K = X.dtype, X.shape, w.shape[1]
+    wt = np.ascontiguousarray(w.T)
+    bias = np.empty(K, dtype=dtype)
+    bias[:] = np.asarray(b).reshape(-1)
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+    if Y.shape != (K, m):
+        raise ValueError(f"Y: expected shape {(K, m)}, got {Y.shape}")
+    if sample_weight is not None:
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+    if sp.issparse(X):
+        values, indices, indptr = np.ascontiguousarray(X.data), X.indices, X.indptr
+        work = SPARSE_COST * X.nnz
+    else:
+        values, indices, indptr, work = X.T, None, None, X.size
+    if n_threads is None:
+        n_threads = min(n_cores(), max(1, work * K // MIN_WORK_PER_THREAD))
+    XdZ, dZ = np.empty((K, n_x)), np.empty(K)
+    loss = _fused.loss_and_gradient(
+        values, indices, indptr, wt, bias, Y, sample_weight, XdZ, dZ, int(n_threads)
+    )
+    return loss, XdZ.T.astype(dtype), dZ.reshape(K, 1).astype(dtype)
+
+
 def loss_and_gradient(w, b, X, Y, sample_weight=None, *, block=None, n_threads=None):
     """Summed loss, ``X dZ.T`` and ``sum dZ``, reading ``X`` once.
 
@@ -228,11 +320,14 @@ def loss_and_gradient(w, b, X, Y, sample_weight=None, *, block=None, n_threads=N
         0/1 labels (``K = 1``) or one-hot.
     sample_weight : ndarray of shape (m,), default=None
     block : int, default=None
-        Samples per block; ``None``: :func:`block_size`. ``block >= m`` is
-        the unfused computation.
+        ``None``: the compiled pass where :func:`compiled` says it applies,
+        else NumPy blocks of :func:`block_size` samples. An int: NumPy
+        blocks of that many samples; ``block >= m`` is the unfused
+        computation.
     n_threads : int, default=None
-        Threads that share the blocks; ``None``: one per core, when there
-        are at least ``MIN_BLOCKS // 2`` blocks per thread.
+        Threads that share the samples; ``None``: one per core, when each
+        gets at least ``MIN_WORK_PER_THREAD`` values (compiled) or
+        ``MIN_BLOCKS // 2`` blocks (NumPy).
 
     Returns
     -------
@@ -253,6 +348,8 @@ def loss_and_gradient(w, b, X, Y, sample_weight=None, *, block=None, n_threads=N
     (5.80154532, array([0.99845601, 2.39507239]))
     """
     m = X.shape[1]
+    if block is None and compiled(w, X):
+        return _compiled_sums(w, b, X, Y, sample_weight, n_threads)
     if block is None:
         # Sparse X is taken whole: SciPy's sparse products hold the GIL (no
         # threads) and slicing a block copies it, so blocks only add cost.
