@@ -55,6 +55,7 @@
 #define CHUNK_MAX 64        /* ... between these, as many as fit in */
 #define CHUNK_BYTES 32768   /* ... this many bytes (the level-1 cache) */
 #define VBYTES 64          /* bytes per explicit vector (_fused_kernel.h) */
+#define AHEAD_BYTES 12288   /* prefetch distance: at least 4 rows, or this */
 #define FLUSH 256           /* rows summed in REAL before adding to float64 */
 
 typedef struct Task {
@@ -63,6 +64,7 @@ typedef struct Task {
     const void *W;   /* dense, K >= 2: the weights as n x KP (_fused_kernel.h) */
     size_t real;     /* sizeof(REAL) */
     Py_ssize_t m, n, K, KP, lo, hi, chunk;
+    Py_ssize_t ahead;    /* dense: rows between a row's prefetch and its read */
     void *z, *block; /* scratch: chunk x KP, and n x KP (dense) REALs */
     double *g;       /* K x n */
     double *dz_sum;  /* K */
@@ -432,6 +434,7 @@ static PyObject *loss_and_gradient(PyObject *self, PyObject *args) {
     {
         const Py_ssize_t row_bytes = (n > 0 ? n : 1) * bufs[X].view.itemsize;
         Py_ssize_t chunk = CHUNK_BYTES / row_bytes;
+        proto.ahead = AHEAD_BYTES / row_bytes < 4 ? 4 : AHEAD_BYTES / row_bytes;
         proto.chunk = sparse              ? CHUNK_MAX
                       : chunk < CHUNK_MIN ? CHUNK_MIN
                       : chunk > CHUNK_MAX ? CHUNK_MAX

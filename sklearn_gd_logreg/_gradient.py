@@ -117,11 +117,19 @@ def cache_bytes() -> int:
 
 @cache
 def n_cores() -> int:
-    """CPU cores this process may run on."""
+    """Threads for one gradient: the CPU cores this process may run on, at
+    most ``OMP_NUM_THREADS`` when that is set (as joblib sets it in its
+    worker processes, so that ``n_jobs`` workers do not oversubscribe the
+    cores; scikit-learn's own compiled code reads it too)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    try:
+        limit = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:  # unset, or not a number
+        return cores
+    return max(1, min(cores, limit))
 
 
 def block_size(X) -> int:

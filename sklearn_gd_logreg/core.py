@@ -138,10 +138,11 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     b : float or ndarray of shape (K, 1)
         Bias.
     X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
-        Data, one sample per column. Large dense ``X`` is read once per call,
-        a cache-sized block of samples at a time, by the CPU's cores in
-        parallel (:mod:`sklearn_gd_logreg._gradient`); sparse ``X`` is only
-        multiplied, never densified. float32 stays float32.
+        Data, one sample per column. ``X`` is read from memory once per
+        call, by the CPU's cores in parallel, dense or sparse (never
+        densified); fastest when each sample's values are contiguous, as in
+        the view ``X.T`` of a C-ordered array or of a CSR matrix
+        (:mod:`sklearn_gd_logreg._gradient`). float32 stays float32.
     Y : ndarray of shape (1, m) or (K, m)
         True labels: 0/1 (binary) or one-hot (softmax).
     sample_weight : ndarray of shape (m,), default=None
@@ -168,8 +169,8 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     >>> grads["dw"].ravel(), float(grads["db"]), round(cost, 8)
     (array([0.99845601, 2.39507239]), 0.00145557813678, 5.80154532)
     """
-    # The forward and backward pass, summed over the samples one cache-sized
-    # block at a time, so that X is read from memory once (see _gradient).
+    # The forward and backward pass, summed over the samples while each is in
+    # cache, so that X is read from memory once (see _gradient).
     loss, XdZ, dZ = _gradient.loss_and_gradient(w, b, X, Y, sample_weight)
     total = X.shape[1] if sample_weight is None else sample_weight.sum()
     cost = loss / total

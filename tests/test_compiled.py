@@ -258,3 +258,20 @@ def test_threads_work_in_a_forked_child(rng):
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     raise AssertionError("the forked child hung in the compiled pass")
+
+
+def test_omp_num_threads_caps_the_threads(monkeypatch):
+    """joblib's workers set OMP_NUM_THREADS to share the cores between them."""
+    _gradient.n_cores.cache_clear()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert _gradient.n_cores() == 1
+        _gradient.n_cores.cache_clear()
+        monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+        assert _gradient.n_cores() == len(os.sched_getaffinity(0))
+        _gradient.n_cores.cache_clear()
+        monkeypatch.setenv("OMP_NUM_THREADS", "1000")
+        assert _gradient.n_cores() == len(os.sched_getaffinity(0))
+    finally:
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        _gradient.n_cores.cache_clear()
