@@ -56,6 +56,7 @@
 #define CHUNK_BYTES 32768   /* ... this many bytes (the level-1 cache) */
 #define VBYTES 64          /* bytes per explicit vector (_fused_kernel.h) */
 #define AHEAD_BYTES 12288   /* prefetch distance: at least 4 rows, or this */
+#define MAX_THREADS 64      /* each thread has its own K x n sums */
 #define FLUSH 256           /* rows summed in REAL before adding to float64 */
 
 typedef struct Task {
@@ -70,6 +71,10 @@ typedef struct Task {
     double *dz_sum;  /* K */
     int64_t first, last; /* sparse: the stored values are [first, last) */
     int bad;             /* sparse: set when an index is out of range */
+#if defined(__linux__)
+    int unpin;           /* started pinned: widen to `allowed` once running */
+    cpu_set_t allowed;
+#endif
     double loss;
 } Task;
 
@@ -138,6 +143,11 @@ typedef struct Task {
 
 static void *run_task(void *arg) {
     Task *t = (Task *)arg;
+#if defined(__linux__)
+    /* Started on a CPU of its own (start_thread); from now on free to move,
+     * like any thread, should that CPU get busy. */
+    if (t->unpin) pthread_setaffinity_np(pthread_self(), sizeof t->allowed, &t->allowed);
+#endif
     t->run(t);
     return NULL;
 }
@@ -176,21 +186,44 @@ static int get(Buf *buf, PyObject *obj, const char *name, int writable) {
     return 0;
 }
 
+#define ANY_COUNT (-1) /* check(): any number of items */
+#define INDEX_KIND 'I'  /* check(): a signed integer of 4 or 8 bytes */
+
+/* The buffer's items are of `kind` ('d', 'f' or INDEX_KIND), aligned for
+ * their type, and `count` of them (unless ANY_COUNT). */
 static int check(const Buf *buf, const char *name, char kind, Py_ssize_t count) {
     const char k = kind_of(&buf->view);
-    int ok = k == kind || (kind == 'q' && (k == 'l' || k == 'q') &&
-                           buf->view.itemsize == 8);
+    const Py_ssize_t size = buf->view.itemsize;
+    const int ok = kind == INDEX_KIND
+                       ? (k == 'i' || k == 'l' || k == 'q') && (size == 4 || size == 8)
+                       : k == kind;
     if (!ok) {
         PyErr_Format(PyExc_TypeError, "%s: expected items of type '%c', got '%s'",
-                     name, kind, buf->view.format ? buf->view.format : "B");
+                     name, kind == INDEX_KIND ? 'i' : kind,
+                     buf->view.format ? buf->view.format : "B");
         return -1;
     }
-    if (count >= 0 && buf->view.len / buf->view.itemsize != count) {
+    if ((uintptr_t)buf->view.buf % (uintptr_t)size != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a buffer aligned for its items",
+                     name);
+        return -1;
+    }
+    if (count != ANY_COUNT && buf->view.len / size != count) {
         PyErr_Format(PyExc_ValueError, "%s: expected %zd items, got %zd", name, count,
-                     buf->view.len / buf->view.itemsize);
+                     buf->view.len / size);
         return -1;
     }
     return 0;
+}
+
+/* a * b, or -1 (and an exception set) if it overflows */
+static Py_ssize_t product(Py_ssize_t a, Py_ssize_t b) {
+    Py_ssize_t out;
+    if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &out)) {
+        PyErr_SetString(PyExc_OverflowError, "buffer sizes too large");
+        return -1;
+    }
+    return out;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -216,29 +249,33 @@ static Py_ssize_t first_row_at(const Buf *indptr, Py_ssize_t m, int64_t target) 
     return lo;
 }
 
-/* Start task `rank` in a new thread, placed on the rank-th of this
- * process's CPUs counted from the one the caller runs on. */
+/* Start task `rank` in a new thread, on the rank-th of this process's CPUs
+ * counted from the one the caller runs on. Left to the scheduler, the new
+ * thread often started on the caller's CPU and the two shared it for the
+ * whole pass (measured: half the calls here took twice as long); the thread
+ * widens its affinity back to all of the process's CPUs as it starts. */
 static int start_thread(pthread_t *id, Task *task, int rank) {
 #if defined(__linux__)
-    cpu_set_t allowed;
     const int here = sched_getcpu();
-    if (here >= 0 && sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
-        const int count = CPU_COUNT(&allowed);
+    if (here >= 0 && sched_getaffinity(0, sizeof task->allowed, &task->allowed) == 0) {
+        const int count = CPU_COUNT(&task->allowed);
         int steps = rank % (count > 0 ? count : 1), cpu = here;
         while (steps > 0) {
             cpu = (cpu + 1) % CPU_SETSIZE;
-            if (CPU_ISSET(cpu, &allowed)) steps--;
+            if (CPU_ISSET(cpu, &task->allowed)) steps--;
         }
         cpu_set_t one;
         CPU_ZERO(&one);
         CPU_SET(cpu, &one);
         pthread_attr_t attr;
         if (pthread_attr_init(&attr) == 0) {
+            task->unpin = 1;
             int rc = pthread_attr_setaffinity_np(&attr, sizeof(one), &one) == 0
                          ? pthread_create(id, &attr, run_task, task)
                          : -1;
             pthread_attr_destroy(&attr);
             if (rc == 0) return 0;
+            task->unpin = 0;
         }
     }
 #endif
@@ -282,7 +319,7 @@ static int run_all(Task *proto, int n_threads, const Buf *indptr, double *g_out,
         } else if (dense) {
             t->hi = (Py_ssize_t)((long double)m * (k + 1) / n_threads);
         } else { /* equal shares of the stored values */
-            const int64_t first = indptr_at(indptr, 0), last = indptr_at(indptr, m);
+            const int64_t first = proto->first, last = proto->last;
             const int64_t target =
                 first + (int64_t)((long double)(last - first) * (k + 1) / n_threads);
             t->hi = first_row_at(indptr, m, target);
@@ -376,41 +413,47 @@ static PyObject *loss_and_gradient(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "X: expected float64 or float32 items");
         goto fail;
     }
-    Py_ssize_t m, n, K;
     if (bufs[WT].view.ndim != 2 || bufs[Y].view.ndim != 2) {
         PyErr_SetString(PyExc_ValueError, "wt and Y: expected 2-d buffers");
         goto fail;
     }
-    K = bufs[WT].view.shape[0];
-    n = bufs[WT].view.shape[1];
-    m = bufs[Y].view.shape[1];
+    const Py_ssize_t K = bufs[WT].view.shape[0], n = bufs[WT].view.shape[1];
+    const Py_ssize_t m = bufs[Y].view.shape[1];
+    if (K < 1 || bufs[Y].view.shape[0] != K) {
+        PyErr_SetString(PyExc_ValueError, "wt, Y: expected K >= 1 rows each");
+        goto fail;
+    }
+    const Py_ssize_t mn = product(m, n), Kn = product(K, n), Km = product(K, m);
+    if (mn < 0 || Kn < 0 || Km < 0 || m == PY_SSIZE_T_MAX) goto fail;
+    if (check(&bufs[X], "X", real, sparse ? ANY_COUNT : mn) < 0 ||
+        check(&bufs[WT], "wt", real, Kn) < 0 || check(&bufs[B], "b", real, K) < 0 ||
+        check(&bufs[Y], "Y", real, Km) < 0 ||
+        (os != Py_None && check(&bufs[S], "s", real, m) < 0) ||
+        check(&bufs[G], "g", 'd', Kn) < 0 || check(&bufs[DZ], "dz", 'd', K) < 0)
+        goto fail;
     int wide = 0;
+    int64_t first = 0, last = 0; /* sparse: read once, checked, then used */
     if (sparse) {
-        wide = bufs[IND].view.itemsize == 8;
-        const char index = wide ? 'q' : 'i';
-        if (check(&bufs[PTR], "indptr", index, m + 1) < 0 ||
-            check(&bufs[IND], "indices", index, -1) < 0)
+        if (check(&bufs[PTR], "indptr", INDEX_KIND, m + 1) < 0 ||
+            check(&bufs[IND], "indices", INDEX_KIND, ANY_COUNT) < 0)
             goto fail;
-        const int64_t first = indptr_at(&bufs[PTR], 0), last = indptr_at(&bufs[PTR], m);
+        wide = bufs[IND].view.itemsize == 8;
+        if (bufs[PTR].view.itemsize != bufs[IND].view.itemsize) {
+            PyErr_SetString(PyExc_TypeError, "indices, indptr: expected one type");
+            goto fail;
+        }
+        first = indptr_at(&bufs[PTR], 0);
+        last = indptr_at(&bufs[PTR], m);
         const Py_ssize_t stored = bufs[X].view.len / bufs[X].view.itemsize;
         if (first < 0 || last < first ||
             last > bufs[IND].view.len / bufs[IND].view.itemsize || last > stored) {
             PyErr_SetString(PyExc_ValueError, "indptr: out of the stored values");
             goto fail;
         }
-    } else if (check(&bufs[X], "X", real, m * n) < 0) {
-        goto fail;
     }
-    if (check(&bufs[X], "X", real, -1) < 0 || check(&bufs[WT], "wt", real, K * n) < 0 ||
-        check(&bufs[B], "b", real, K) < 0 || check(&bufs[Y], "Y", real, K * m) < 0 ||
-        (os != Py_None && check(&bufs[S], "s", real, m) < 0) ||
-        check(&bufs[G], "g", 'd', K * n) < 0 || check(&bufs[DZ], "dz", 'd', K) < 0)
-        goto fail;
-    if (K < 1) {
-        PyErr_SetString(PyExc_ValueError, "wt: expected at least one row");
-        goto fail;
-    }
+    /* One thread per task, at most MAX_THREADS, and no more than samples */
     if (n_threads < 1) n_threads = 1;
+    if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
     if (m > 0 && n_threads > m) n_threads = (int)m;
     if (m == 0) n_threads = 1;
 
@@ -427,10 +470,8 @@ static PyObject *loss_and_gradient(PyObject *self, PyObject *args) {
     proto.n = n;
     proto.K = K;
     proto.real = (size_t)bufs[X].view.itemsize;
-    if (sparse) {
-        proto.first = indptr_at(&bufs[PTR], 0);
-        proto.last = indptr_at(&bufs[PTR], m);
-    }
+    proto.first = first;
+    proto.last = last;
     {
         const Py_ssize_t row_bytes = (n > 0 ? n : 1) * bufs[X].view.itemsize;
         Py_ssize_t chunk = CHUNK_BYTES / row_bytes;

@@ -414,27 +414,31 @@ static void SUFFIX(sparse_range)(Task *t) {
     const INDEX *indices = (const INDEX *)t->indices, *indptr = (const INDEX *)t->indptr;
     const Py_ssize_t n = t->n, K = t->K;
     REAL *z = (REAL *)t->z;
+    int64_t beg[CHUNK_MAX], end[CHUNK_MAX];
+#define LOAD_ONCE(p) __atomic_load_n((p), __ATOMIC_RELAXED)
     for (Py_ssize_t i = t->lo; i < t->hi; i += CHUNK) {
         const Py_ssize_t rows = t->hi - i < CHUNK ? t->hi - i : CHUNK;
         for (Py_ssize_t r = 0; r < rows; r++) {
-            /* Checked here, once per value, so that bad input raises rather
-             * than reads out of bounds; the updates below reuse the values
-             * checked. */
-            const int64_t p0 = indptr[i + r], p1 = indptr[i + r + 1];
+            /* Every value used is the value checked: read once, checked,
+             * kept (indptr), or checked where it is used (indices). */
+            const int64_t p0 = LOAD_ONCE(&indptr[i + r]), p1 = LOAD_ONCE(&indptr[i + r + 1]);
             if (p0 < t->first || p1 > t->last || p1 < p0) {
                 t->bad = 1;
                 return;
             }
-            for (Py_ssize_t p = p0; p < p1; p++)
-                if ((uint64_t)indices[p] >= (uint64_t)n) {
-                    t->bad = 1;
-                    return;
-                }
+            beg[r] = p0;
+            end[r] = p1;
             for (Py_ssize_t k = 0; k < K; k++) {
                 const REAL *wk = wt + k * n;
                 REAL acc = 0;
-                for (Py_ssize_t p = indptr[i + r]; p < indptr[i + r + 1]; p++)
-                    acc += data[p] * wk[indices[p]];
+                for (int64_t p = p0; p < p1; p++) {
+                    const INDEX j = LOAD_ONCE(&indices[p]);
+                    if ((uint64_t)j >= (uint64_t)n) {
+                        t->bad = 1;
+                        return;
+                    }
+                    acc += data[p] * wk[j];
+                }
                 z[r * K + k] = acc + b[k];
             }
         }
@@ -444,11 +448,18 @@ static void SUFFIX(sparse_range)(Task *t) {
             for (Py_ssize_t k = 0; k < K; k++) {
                 double *gk = t->g + k * n;
                 const double d = (double)z[r * K + k];
-                for (Py_ssize_t p = indptr[i + r]; p < indptr[i + r + 1]; p++)
-                    gk[indices[p]] += d * (double)data[p];
+                for (int64_t p = beg[r]; p < end[r]; p++) {
+                    const INDEX j = LOAD_ONCE(&indices[p]);
+                    if ((uint64_t)j >= (uint64_t)n) {
+                        t->bad = 1;
+                        return;
+                    }
+                    gk[j] += d * (double)data[p];
+                }
             }
         }
     }
+#undef LOAD_ONCE
 }
 #undef VEC
 #undef IVEC

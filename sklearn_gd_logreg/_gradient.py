@@ -287,22 +287,26 @@ def compiled(w, X) -> bool:
         return False
     if sp.issparse(X):
         return X.format == "csc" and X.indices.dtype == X.indptr.dtype
-    return isinstance(X, np.ndarray) and X.T.flags.c_contiguous
+    # Read in place: each sample's values contiguous, and aligned for X's type
+    return isinstance(X, np.ndarray) and X.T.flags.c_contiguous and X.flags.aligned
 
 
 def _compiled_sums(w, b, X, Y, sample_weight, n_threads):
     """:func:`loss_and_gradient` by the compiled pass (``compiled(w, X)``)."""
     dtype, (n_x, m), K = X.dtype, X.shape, w.shape[1]
-    wt = np.ascontiguousarray(w.T)
+    # C-contiguous and aligned (no copy when they already are), X's dtype
+    wt = np.require(w.T, dtype, "CA")
     bias = np.empty(K, dtype=dtype)
     bias[:] = np.asarray(b).reshape(-1)
-    Y = np.ascontiguousarray(Y, dtype=dtype)
+    Y = np.require(Y, dtype, "CA")
     if Y.shape != (K, m):
         raise ValueError(f"Y: expected shape {(K, m)}, got {Y.shape}")
     if sample_weight is not None:
-        sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        sample_weight = np.require(sample_weight, dtype, "CA")
     if sp.issparse(X):
-        values, indices, indptr = np.ascontiguousarray(X.data), X.indices, X.indptr
+        values, indices, indptr = (
+            np.require(a, requirements="CA") for a in (X.data, X.indices, X.indptr)
+        )
         work = SPARSE_COST * X.nnz
     else:
         values, indices, indptr, work = X.T, None, None, X.size
@@ -361,7 +365,7 @@ def loss_and_gradient(w, b, X, Y, sample_weight=None, *, block=None, n_threads=N
     if block is None:
         # Sparse X is taken whole: SciPy's sparse products hold the GIL (no
         # threads) and slicing a block copies it, so blocks only add cost.
-        block = m if sp.issparse(X) else block_size(X)
+        block = max(m, 1) if sp.issparse(X) else block_size(X)
         if -(-m // block) < MIN_BLOCKS:
             block = m  # too few blocks to pay for their fixed costs: unfused
     block = max(1, min(int(block), m))

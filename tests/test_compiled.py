@@ -275,3 +275,107 @@ def test_omp_num_threads_caps_the_threads(monkeypatch):
     finally:
         monkeypatch.delenv("OMP_NUM_THREADS")
         _gradient.n_cores.cache_clear()
+
+
+def test_indices_changed_during_a_call_never_read_out_of_bounds(rng):
+    """The GIL is released during the pass: another thread may rewrite the
+    indices meanwhile. Each index is checked where it is used, so the call
+    returns or raises ValueError; it never reads or writes out of bounds
+    (that would crash this process)."""
+    import threading
+
+    m, n = 20_000, 50
+    indptr = np.arange(0, 20 * m + 1, 20, dtype=np.int64)
+    indices = rng.integers(0, n, 20 * m).astype(np.int64)
+    good, evil = indices.copy(), np.full_like(indices, 10**7)
+    data, wt = rng.normal(size=20 * m), rng.normal(size=(1, n))
+    Y, g, dz = np.ones((1, m)), np.empty((1, n)), np.empty(1)
+    stop = threading.Event()
+
+    def flip():
+        while not stop.is_set():
+            indices[:] = evil
+            indices[:] = good
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    outcomes = set()
+    try:
+        for _ in range(200):
+            try:
+                _gradient._fused.loss_and_gradient(
+                    data, indices, indptr, wt, np.zeros(1), Y, None, g, dz, 2
+                )
+                outcomes.add("returned")
+            except ValueError:
+                outcomes.add("raised")
+    finally:
+        stop.set()
+        flipper.join()
+    assert outcomes <= {"returned", "raised"} and outcomes
+
+
+def test_strided_and_misaligned_arrays_are_read_correctly(rng):
+    """scipy accepts strided index arrays and NumPy misaligned ones: the
+    wrapper hands C contiguous, aligned copies, or takes the NumPy pass."""
+    from sklearn_gd_logreg import GDLogisticRegression
+
+    m, per_row = 300, 3
+    indices = np.empty(2 * m * per_row, np.int32)[::2]
+    indices[:] = np.tile([0, 2, 4], m)
+    data = np.empty(2 * m * per_row)[::2]
+    data[:] = rng.normal(size=m * per_row)
+    indptr = np.arange(0, m * per_row + 1, per_row, dtype=np.int32)
+    X = sp.csr_matrix((data, indices, indptr), shape=(m, 5))
+    assert not X.indices.flags.c_contiguous
+    y = (X.toarray()[:, 0] > 0).astype(int)
+    params = {"max_iter": 20, "tol": 0.0}
+    sparse_fit = fit_quietly(GDLogisticRegression(**params), X, y)
+    dense_fit = fit_quietly(GDLogisticRegression(**params), X.toarray(), y)
+    assert_allclose(sparse_fit.coef_, dense_fit.coef_, rtol=1e-10)
+
+    w, b, X, Y = _problem(rng, 6, 40, 1)
+    raw = bytearray(X.nbytes + 1)
+    shifted = np.frombuffer(raw, dtype=np.float64, count=X.size, offset=1)
+    shifted[:] = X.T.ravel()
+    misaligned = shifted.reshape(40, 6).T
+    assert not misaligned.flags.aligned and not compiled(w, misaligned)
+    _assert_same(
+        loss_and_gradient(w, b, misaligned, Y),
+        loss_and_gradient(w, b, X, Y, **UNFUSED),
+        rtol=1e-12,
+    )
+    g, dz = np.empty((1, 6)), np.empty(1)
+    with pytest.raises(ValueError, match="X: expected a buffer aligned"):
+        _gradient._fused.loss_and_gradient(
+            misaligned.T, None, None, np.ascontiguousarray(w.T), np.array([0.3]),
+            Y, None, g, dz, 1,
+        )  # fmt: skip
+
+
+def test_sizes_that_overflow_raise():
+    """A zero-size Y of 2**63 - 1 columns: m + 1 and K * m would overflow."""
+    with pytest.raises(ValueError, match="K >= 1"):
+        _gradient._fused.loss_and_gradient(
+            np.zeros(4), np.zeros(4, np.int64), np.zeros(4, np.int64),
+            np.empty((0, 3)), np.empty(0), np.empty((0, 2**63 - 1), np.int8),
+            None, np.empty((0, 3)), np.empty(0), 1,
+        )  # fmt: skip
+
+
+def test_any_thread_count_gives_the_result(rng):
+    w, b, X, Y = _problem(rng, 12, 500, 3)
+    expected = loss_and_gradient(w, b, X, Y, **UNFUSED)
+    for n_threads in (-5, 0, 1, 7, 499, 500, 501, 10**6):
+        _assert_same(
+            loss_and_gradient(w, b, X, Y, n_threads=n_threads), expected, rtol=1e-12
+        )
+
+
+def test_sparse_without_samples_in_both_passes():
+    w = np.zeros((4, 1))
+    for X in (sp.csc_matrix((4, 0)), sp.csr_matrix((4, 0))):
+        loss, XdZ, dZ = loss_and_gradient(w, 0.0, X, np.zeros((1, 0)))
+        assert loss == 0.0
+        assert_array_equal(XdZ, np.zeros((4, 1)))
+        assert_array_equal(dZ, np.zeros((1, 1)))
