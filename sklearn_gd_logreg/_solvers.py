@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sklearn_gd_logreg import core
+from sklearn_gd_logreg import _gradient, core
 
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
 
@@ -90,6 +90,7 @@ def gd(
     return Result(params["w"], params["b"], n_iter, costs, converged, learning_rate)
 
 
+@_gradient.one_blas_thread()  # the gradient's threads use the cores
 def nesterov(
     w,
     b,
@@ -196,6 +197,7 @@ def nesterov(
     return Result(x_w, x_b, len(costs), costs, converged, step)
 
 
+@_gradient.one_blas_thread()  # the gradient's threads use the cores
 def sgd(
     w,
     b,

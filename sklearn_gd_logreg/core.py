@@ -183,6 +183,7 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     return {"dw": dw, "db": db}, float(cost)
 
 
+@_gradient.one_blas_thread()  # the gradient's threads use the cores
 def optimize(
     w,
     b,

@@ -5,27 +5,17 @@ two-product computation) or from formulas written out below.
 """
 
 import os
-import time
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import fit_quietly
+from helpers import fit_quietly, gradient_problem, run_in_forked_child
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_gd_logreg import _gradient
 from sklearn_gd_logreg._gradient import compiled, loss_and_gradient
 
 UNFUSED = {"block": 10**9, "n_threads": 1}
-
-
-def _problem(rng, n_x, m, K, dtype=np.float64, scale=1.0):
-    X = (rng.normal(size=(m, n_x)) * scale).astype(dtype).T  # as fit passes it
-    index = rng.integers(0, max(K, 2), size=m)
-    Y = (index[np.newaxis, :] == 1) if K == 1 else np.eye(K)[index].T
-    w = (rng.normal(size=(n_x, K)) / np.sqrt(n_x)).astype(dtype)
-    b = 0.3 if K == 1 else rng.normal(size=(K, 1)).astype(dtype)
-    return w, b, X, Y.astype(dtype)
 
 
 def _sparse(rng, n_x, m, density, index_dtype=np.int32):
@@ -56,7 +46,7 @@ def test_the_extension_is_built():
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_dense_equals_unfused_to_1e_12(rng, K, weighted, n_threads):
-    w, b, X, Y = _problem(rng, 37, 1001, K)
+    w, b, X, Y = gradient_problem(rng, 37, 1001, K)
     s = rng.random(1001) if weighted else None
     assert compiled(w, X)
     got = loss_and_gradient(w, b, X, Y, s, n_threads=n_threads)
@@ -67,7 +57,7 @@ def test_dense_equals_unfused_to_1e_12(rng, K, weighted, n_threads):
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_sparse_equals_unfused_to_1e_12(rng, K, index_dtype, n_threads):
-    w, b, _, Y = _problem(rng, 300, 2000, K)
+    w, b, _, Y = gradient_problem(rng, 300, 2000, K)
     X = _sparse(rng, 300, 2000, 0.02, index_dtype)
     s = rng.random(2000)
     assert compiled(w, X) and X.indices.dtype == index_dtype
@@ -82,7 +72,7 @@ def test_every_row_and_column_count(rng, n_x, m):
     """Chunks of rows, four-row groups, vector lanes and their remainders."""
     for K in (1, 2):
         for dtype, rtol in ((np.float64, 1e-12), (np.float32, 2e-5)):
-            w, b, X, Y = _problem(rng, n_x, m, K, dtype)
+            w, b, X, Y = gradient_problem(rng, n_x, m, K, dtype)
             got = loss_and_gradient(w, b, X, Y, n_threads=2)
             expected = loss_and_gradient(
                 w.astype(np.float64), b, X.astype(np.float64), Y, **UNFUSED
@@ -91,7 +81,7 @@ def test_every_row_and_column_count(rng, n_x, m):
 
 
 def test_float32_stays_float32_and_agrees_with_float64(rng):
-    w, b, X, Y = _problem(rng, 200, 5000, 1, np.float32)
+    w, b, X, Y = gradient_problem(rng, 200, 5000, 1, np.float32)
     assert compiled(w, X)
     loss, XdZ, dZ = loss_and_gradient(w, b, X, Y)
     assert XdZ.dtype == np.float32 and dZ.dtype == np.float32
@@ -145,7 +135,7 @@ def test_well_classified_samples_keep_their_tiny_loss():
 
 
 def test_same_bits_every_run(rng):
-    w, b, X, Y = _problem(rng, 50, 20_000, 1)
+    w, b, X, Y = gradient_problem(rng, 50, 20_000, 1)
     first = loss_and_gradient(w, b, X, Y, n_threads=2)
     for _ in range(3):
         again = loss_and_gradient(w, b, X, Y, n_threads=2)
@@ -155,7 +145,7 @@ def test_same_bits_every_run(rng):
 
 
 def test_no_samples(rng):
-    w, b, X, Y = _problem(rng, 5, 0, 1)
+    w, b, X, Y = gradient_problem(rng, 5, 0, 1)
     loss, XdZ, dZ = loss_and_gradient(w, b, X, Y)
     assert loss == 0.0
     assert_array_equal(XdZ, np.zeros((5, 1)))
@@ -163,7 +153,7 @@ def test_no_samples(rng):
 
 
 def test_other_layouts_take_the_numpy_pass(rng):
-    w, b, X, Y = _problem(rng, 10, 50, 1)
+    w, b, X, Y = gradient_problem(rng, 10, 50, 1)
     c_ordered = np.ascontiguousarray(X)  # the course's (n_x, m) C layout
     assert not compiled(w, c_ordered)
     assert not compiled(w, sp.csr_matrix(X))  # samples are not contiguous
@@ -178,7 +168,7 @@ def test_other_layouts_take_the_numpy_pass(rng):
 
 
 def test_broken_sparse_structure_raises_instead_of_reading_out_of_bounds(rng):
-    w, b, _, Y = _problem(rng, 20, 30, 1)
+    w, b, _, Y = gradient_problem(rng, 20, 30, 1)
     X = _sparse(rng, 20, 30, 0.3)
     bad_index = X.copy()
     bad_index.indices[3] = 20  # a feature past n_x
@@ -195,7 +185,7 @@ def test_broken_sparse_structure_raises_instead_of_reading_out_of_bounds(rng):
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_non_finite_data_gives_a_non_finite_cost_not_a_crash(rng, bad):
     """What the solvers' divergence check looks for, in both passes."""
-    w, b, X, Y = _problem(rng, 8, 100, 1)
+    w, b, X, Y = gradient_problem(rng, 8, 100, 1)
     X[3, 7] = bad
     for block in (None, 10**9):
         with np.errstate(all="ignore"):
@@ -204,7 +194,7 @@ def test_non_finite_data_gives_a_non_finite_cost_not_a_crash(rng, bad):
 
 
 def test_wrong_sizes_raise_instead_of_reading_out_of_bounds(rng):
-    w, _, X, Y = _problem(rng, 6, 40, 1)
+    w, _, X, Y = gradient_problem(rng, 6, 40, 1)
     fused = _gradient._fused
     g, dz = np.empty((1, 6)), np.empty(1)
     wt, bias = np.ascontiguousarray(w.T), np.array([0.3])
@@ -240,24 +230,11 @@ def test_fit_on_the_compiled_pass_equals_fit_on_numpy(rng, monkeypatch):
 def test_threads_work_in_a_forked_child(rng):
     """The compiled pass starts its threads per call: a forked child has
     none of its parent's threads and needs none."""
-    if not hasattr(os, "fork"):
-        return  # no fork on this platform: nothing to check
-    w, b, X, Y = _problem(rng, 20, 40_000, 1)
+    w, b, X, Y = gradient_problem(rng, 20, 40_000, 1)
     expected = loss_and_gradient(w, b, X, Y, n_threads=2)[0]
-    pid = os.fork()
-    if pid == 0:  # the child: exit 0 only if the threaded pass works
-        got = loss_and_gradient(w, b, X, Y, n_threads=2)[0]
-        os._exit(0 if got == expected else 1)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.waitstatus_to_exitcode(status) == 0
-            return
-        time.sleep(0.01)
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    raise AssertionError("the forked child hung in the compiled pass")
+    run_in_forked_child(
+        lambda: loss_and_gradient(w, b, X, Y, n_threads=2)[0] == expected
+    )
 
 
 def test_omp_num_threads_caps_the_threads(monkeypatch):
@@ -334,7 +311,7 @@ def test_strided_and_misaligned_arrays_are_read_correctly(rng):
     dense_fit = fit_quietly(GDLogisticRegression(**params), X.toarray(), y)
     assert_allclose(sparse_fit.coef_, dense_fit.coef_, rtol=1e-10)
 
-    w, b, X, Y = _problem(rng, 6, 40, 1)
+    w, b, X, Y = gradient_problem(rng, 6, 40, 1)
     raw = bytearray(X.nbytes + 1)
     shifted = np.frombuffer(raw, dtype=np.float64, count=X.size, offset=1)
     shifted[:] = X.T.ravel()
@@ -364,7 +341,7 @@ def test_sizes_that_overflow_raise():
 
 
 def test_any_thread_count_gives_the_result(rng):
-    w, b, X, Y = _problem(rng, 12, 500, 3)
+    w, b, X, Y = gradient_problem(rng, 12, 500, 3)
     expected = loss_and_gradient(w, b, X, Y, **UNFUSED)
     for n_threads in (-5, 0, 1, 7, 499, 500, 501, 10**6):
         _assert_same(
@@ -379,3 +356,21 @@ def test_sparse_without_samples_in_both_passes():
         assert loss == 0.0
         assert_array_equal(XdZ, np.zeros((4, 1)))
         assert_array_equal(dZ, np.zeros((1, 1)))
+
+
+def test_blas_runs_one_thread_during_the_loop_and_is_restored(rng):
+    """OpenBLAS's threads spin after each call and took a core from the
+    pass's threads: the solvers' loops limit BLAS to one thread meanwhile."""
+    from threadpoolctl import threadpool_info
+
+    from sklearn_gd_logreg import core
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+    w, b, X, Y = gradient_problem(rng, 5, 50, 1)
+    core.optimize(w, b, X, Y, 3, 0.1, callback=lambda *_: seen.append(blas_threads()))
+    assert seen and all(threads == [1] * len(before) for threads in seen)
+    assert blas_threads() == before

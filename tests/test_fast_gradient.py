@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import gradient_problem, run_in_forked_child
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener, core
@@ -16,15 +17,6 @@ from sklearn_gd_logreg._gradient import (
     loss_and_gradient,
 )
 from sklearn_gd_logreg._step_size import lipschitz_constant
-
-
-def _problem(rng, n_x, m, K, dtype=np.float64):
-    X = rng.normal(size=(m, n_x)).astype(dtype).T  # F-ordered, as fit passes it
-    index = rng.integers(0, max(K, 2), size=m)
-    Y = (index[np.newaxis, :] == 1) if K == 1 else np.eye(K)[index].T
-    w = (rng.normal(size=(n_x, K)) / np.sqrt(n_x)).astype(dtype)
-    b = 0.3 if K == 1 else rng.normal(size=(K, 1)).astype(dtype)
-    return w, b, X, Y.astype(dtype)
 
 
 def _reference(w, b, X, Y, s):
@@ -44,7 +36,7 @@ def _reference(w, b, X, Y, s):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize(("block", "n_threads"), [(1, 1), (7, 1), (64, 2), (50, 3)])
 def test_blocked_equals_unfused_to_1e_12(rng, K, weighted, block, n_threads):
-    w, b, X, Y = _problem(rng, 30, 301, K)
+    w, b, X, Y = gradient_problem(rng, 30, 301, K)
     s = rng.random(301) if weighted else None
     whole = loss_and_gradient(w, b, X, Y, s, block=10**9, n_threads=1)
     blocked = loss_and_gradient(w, b, X, Y, s, block=block, n_threads=n_threads)
@@ -56,7 +48,7 @@ def test_blocked_equals_unfused_to_1e_12(rng, K, weighted, block, n_threads):
 
 
 def test_threads_give_the_same_bits_every_time(rng):
-    w, b, X, Y = _problem(rng, 20, 4000, 1)
+    w, b, X, Y = gradient_problem(rng, 20, 4000, 1)
     first = loss_and_gradient(w, b, X, Y, block=100, n_threads=2)
     for _ in range(3):
         again = loss_and_gradient(w, b, X, Y, block=100, n_threads=2)
@@ -81,7 +73,7 @@ def test_propagate_on_large_data_is_blocked_exact_and_lean(rng):
     n_x = 100
     block = block_size(np.zeros((n_x, 1)))
     m = (MIN_BLOCKS + 1) * block + 17
-    w, b, X, Y = _problem(rng, n_x, m, 1)
+    w, b, X, Y = gradient_problem(rng, n_x, m, 1)
     tracemalloc.start()
     grads, cost = core.propagate(w, b, X, Y, alpha=0.1)
     peak = tracemalloc.get_traced_memory()[1]
@@ -114,7 +106,7 @@ def test_float32_end_to_end(rng, n_classes):
     assert clf32.predict_proba(X.astype(np.float32)).dtype == np.float32
     assert_allclose(clf32.coef_, clf64.coef_, rtol=1e-4, atol=1e-5)
     assert_allclose(clf32.loss_curve_, clf64.loss_curve_, rtol=1e-5)
-    w, b, XT, Y = _problem(rng, 8, 50, 1, dtype=np.float32)
+    w, b, XT, Y = gradient_problem(rng, 8, 50, 1, dtype=np.float32)
     grads, _ = core.propagate(w, b, XT, Y, sample_weight=np.ones(50, np.float32))
     assert grads["dw"].dtype == np.float32
 
@@ -194,7 +186,7 @@ def test_sparse_is_never_densified():
 
 
 def test_sparse_propagate_and_step_size_equal_dense(rng):
-    w, b, _, Y = _problem(rng, 30, 80, 3)
+    w, b, _, Y = gradient_problem(rng, 30, 80, 3)
     X = sp.random(30, 80, density=0.2, format="csc", random_state=3)
     for Xs in (X, X.tocsr(), sp.csc_array(X)):
         grads_s, cost_s = core.propagate(w, b, Xs, Y, alpha=0.1)
@@ -211,24 +203,8 @@ def test_sparse_propagate_and_step_size_equal_dense(rng):
 
 def test_threads_work_in_a_forked_child(rng):
     """The thread pool is per process: a forked child makes its own."""
-    import os
-    import time
-
-    if not hasattr(os, "fork"):
-        return  # no fork on this platform: nothing to check
-    w, b, X, Y = _problem(rng, 20, 4000, 1)
+    w, b, X, Y = gradient_problem(rng, 20, 4000, 1)
     expected = loss_and_gradient(w, b, X, Y, block=100, n_threads=2)[0]
-    pid = os.fork()
-    if pid == 0:  # the child: exit 0 only if the threaded pass works
-        got = loss_and_gradient(w, b, X, Y, block=100, n_threads=2)[0]
-        os._exit(0 if got == expected else 1)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.waitstatus_to_exitcode(status) == 0
-            return
-        time.sleep(0.01)
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    raise AssertionError("the forked child hung in loss_and_gradient")
+    run_in_forked_child(
+        lambda: loss_and_gradient(w, b, X, Y, block=100, n_threads=2)[0] == expected
+    )
