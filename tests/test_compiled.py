@@ -66,6 +66,19 @@ def test_sparse_equals_unfused_to_1e_12(rng, K, index_dtype, n_threads):
     _assert_same(got, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("K", [1, 3])
+def test_sparse_float32_stays_float32_and_agrees_with_float64(rng, K):
+    w, b, _, Y = gradient_problem(rng, 300, 2000, K, np.float32)
+    X = _sparse(rng, 300, 2000, 0.02).astype(np.float32)
+    assert compiled(w, X)
+    loss, XdZ, dZ = loss_and_gradient(w, b, X, Y, n_threads=2)
+    assert XdZ.dtype == np.float32 and dZ.dtype == np.float32
+    expected = loss_and_gradient(
+        w.astype(np.float64), b, X.astype(np.float64).toarray(), Y, **UNFUSED
+    )
+    _assert_same((loss, XdZ, dZ), expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("n_x", [1, 3, 8, 17, 33])
 @pytest.mark.parametrize("m", [1, 2, 5, 9, 16, 31, 70])
 def test_every_row_and_column_count(rng, n_x, m):
