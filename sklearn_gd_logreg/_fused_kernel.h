@@ -324,8 +324,9 @@ static INLINE void SUFFIX(activate)(REAL *restrict z, Py_ssize_t rows, Py_ssize_
         at[r] = t;
     }
     /* exp(z_k - top) <= 1 for the whole chunk, a vector at a time (the
-     * vectors are independent, so their polynomials overlap in the CPU);
-     * with stride > K, the lanes past K are 0 before and after. */
+     * vectors are independent, so their polynomials overlap in the CPU).
+     * The lanes past K (stride > K) hold 0 and become exp(0) = 1 here; they
+     * are zeroed again below, so that their dz, which the update reads, is 0. */
     const Py_ssize_t total = rows * stride;
     for (Py_ssize_t j = 0; j < total; j += VLEN) {
         const Py_ssize_t lanes = total - j < VLEN ? total - j : VLEN;

@@ -54,7 +54,7 @@ only changes the order of the sums. Sparse ``X`` is not blocked in NumPy
 (see :func:`loss_and_gradient`).
 
 Both ways agree with the unfused computation to ``1e-12`` relative in
-float64 (tests/test_fast_gradient.py).
+float64 (tests/test_compiled.py, tests/test_fast_gradient.py).
 """
 
 from __future__ import annotations
@@ -279,10 +279,13 @@ def compiled(w, X) -> bool:
     --------
     >>> import numpy as np
     >>> from sklearn_gd_logreg._gradient import compiled
+    >>> from sklearn_gd_logreg import _gradient
     >>> X = np.ones((5, 3))  # scikit-learn's layout: samples as rows
     >>> w = np.zeros((3, 1))
-    >>> compiled(w, X.T) == compiled(w, np.asfortranarray(X.T))
+    >>> compiled(w, X.T) == (_gradient._fused is not None)  # fit's view X.T
     True
+    >>> compiled(w, np.ascontiguousarray(X.T))  # the course's C-ordered layout
+    False
     """
     if _fused is None or X.dtype not in _REALS or w.dtype != X.dtype:
         return False
@@ -317,7 +320,7 @@ def _compiled_sums(w, b, X, Y, sample_weight, n_threads):
     loss = _fused.loss_and_gradient(
         values, indices, indptr, wt, bias, Y, sample_weight, XdZ, dZ, int(n_threads)
     )
-    return loss, XdZ.T.astype(dtype), dZ.reshape(K, 1).astype(dtype)
+    return loss, XdZ.T.astype(dtype, copy=False), dZ.reshape(K, 1).astype(dtype)
 
 
 def loss_and_gradient(w, b, X, Y, sample_weight=None, *, block=None, n_threads=None):
