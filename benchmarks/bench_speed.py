@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -34,8 +35,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-from sklearn_gd_logreg import GDLogisticRegression, _gradient, core
-from sklearn_gd_logreg._gradient import block_size, cache_bytes, compiled, n_cores
+from sklearn_gd_logreg import GDLogisticRegression, _twin, core
+
+
+def n_cores() -> int:
+    return len(os.sched_getaffinity(0))
+
 
 SEED = 0
 
@@ -63,17 +68,26 @@ def make_problem(name: str, quick: bool):
 
         X, y = load_digits(return_X_y=True)
         return X / 16.0, y
-    if name == "sparse":
-        # 20 random columns per row (density 0.001), duplicates summed:
-        # sp.random would draw from all n * 20 000 positions, too slowly.
-        n, d, per_row = (10_000 if quick else 100_000), 20_000, 20
-        rows = np.repeat(np.arange(n), per_row)
-        cols = rng.integers(0, d, size=n * per_row)
-        values = rng.random(n * per_row)
-        X = sp.csr_matrix((values, (rows, cols)), shape=(n, d))
-        X.sum_duplicates()
+    if name == "wide-sparse":
+        # 1e6 features, 20 classes, 2e5 stored values: each thread's sums are
+        # K x n_features, far more than its share of the work
+        n, d, per_row = (2_000 if quick else 20_000), 10**6, 10
+        X = _random_csr(rng, n, d, per_row)
+        return X, rng.integers(0, 20, size=n)
+    if name == "sparse":  # 20 random columns per row: density 0.001
+        X = _random_csr(rng, 10_000 if quick else 100_000, 20_000, 20)
         return X, _labels(rng, X)
     raise ValueError(name)
+
+
+def _random_csr(rng, n, d, per_row):
+    """``per_row`` random columns per row, duplicates summed (sp.random would
+    draw from all n * d positions, too slowly)."""
+    rows = np.repeat(np.arange(n), per_row)
+    cols = rng.integers(0, d, size=n * per_row)
+    X = sp.csr_matrix((rng.random(n * per_row), (rows, cols)), shape=(n, d))
+    X.sum_duplicates()
+    return X
 
 
 def _labels(rng, X):
@@ -132,6 +146,20 @@ def ours_loop(w, b, X, Y, learning_rate, iterations):
     return params["w"], params["b"]
 
 
+def on_threads(n: int, f, *args):
+    """``f(*args)`` with the twin's threads capped at ``n`` (OMP_NUM_THREADS
+    is read at each call); the twin's own rule may still choose fewer."""
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    try:
+        return f(*args)
+    finally:
+        if before is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
 def floor_read(X):
     """The least one gradient must do: read ``X`` once, on all the cores."""
     if not sp.issparse(X):
@@ -184,6 +212,8 @@ def bench_problem(name: str, quick: bool, repeats: int, iterations: int) -> dict
         {
             "course": lambda k: course_loop(w, b, XT, Y, lr, k),
             "ours": lambda k: ours_loop(w, b, XT, Y, lr, k),
+            "ours_1": lambda k: on_threads(1, ours_loop, w, b, XT, Y, lr, k),
+            "ours_2": lambda k: on_threads(2, ours_loop, w, b, XT, Y, lr, k),
             "floor": floor_read(X),
         },
         repeats,
@@ -196,8 +226,10 @@ def bench_problem(name: str, quick: bool, repeats: int, iterations: int) -> dict
         "dtype": X.dtype.name,
         "sparse": sp.issparse(X),
         "X_MB": _nbytes(X) / 1e6,
-        "block": block_size(XT),
-        "pass": "compiled" if compiled(w, XT) else "numpy",
+        "pass": "compiled" if _twin.reads(w, XT) else "numpy",
+        "threads": _twin.n_threads(
+            (X.nnz if sp.issparse(X) else X.size) * w.shape[1], w.size
+        ),
         **{f"{k}_s": v["seconds"] for k, v in timed.items()},
         **{f"{k}_best_s": v["best"] for k, v in timed.items()},
         "ours_cores_busy": timed["ours"]["cores_busy"],
@@ -318,27 +350,24 @@ def machine() -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "cores": n_cores(),
-        "l2_cache_bytes": cache_bytes(),
         "blas": sorted(set(blas)),
-        # the compiled pass's instruction set, or None if it was not built
-        "fused": None if _gradient._fused is None else _gradient._fused.simd(),
     }
 
 
 def print_report(results, scaling, info, out=sys.stdout) -> None:
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p(
-        f"machine: {info['cores']} cores, L2 {info['l2_cache_bytes'] >> 10} KiB, "
-        f"BLAS: {'; '.join(info['blas'])}, numpy {info['numpy']}, "
-        f"compiled pass: {info['fused'] or 'not built'}"
+        f"machine: {info['cores']} cores, "
+        f"BLAS: {'; '.join(info['blas'])}, numpy {info['numpy']}"
     )
     p()
     p(
         "| problem | X | MB | pass | course s/it | ours s/it | floor s/it "
-        "| ours/course | ours/floor | ours/floor, best of runs | cores busy "
+        "| ours/course | ours/floor | ours/floor, best of runs | threads "
+        "| ours / best of 1, 2 threads | cores busy "
         "| fit peak extra / X: fixed step, auto step | fit RSS growth / X |"
     )
-    p("| --- | --- | ---: | --- |" + " ---: |" * 9)
+    p("| --- | --- | ---: | --- |" + " ---: |" * 11)
     for r in results:
         p(
             f"| {r['problem']} | {r['shape']} {r['dtype']}"
@@ -346,6 +375,8 @@ def print_report(results, scaling, info, out=sys.stdout) -> None:
             f"| {r['course_s']:.2e} | {r['ours_s']:.2e} | {r['floor_s']:.2e} "
             f"| {r['ours_s'] / r['course_s']:.2f} | {r['ours_s'] / r['floor_s']:.2f} "
             f"| {r['ours_best_s'] / r['floor_best_s']:.2f} "
+            f"| {r['threads']} "
+            f"| {r['ours_s'] / min(r['ours_1_s'], r['ours_2_s']):.2f} "
             f"| {r['ours_cores_busy']:.2f} "
             f"| {100 * r['memory']['fixed_step']['peak_extra_fraction']:.2f}%, "
             f"{100 * r['memory']['peak_extra_fraction']:.2f}% "
@@ -376,7 +407,7 @@ def _percent(x):
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-PROBLEMS = ["dense-f64", "dense-f32", "images", "digits", "sparse"]
+PROBLEMS = ["dense-f64", "dense-f32", "images", "digits", "sparse", "wide-sparse"]
 
 
 def main(argv=None) -> int:

@@ -17,7 +17,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -27,7 +26,8 @@ from sklearn.utils.validation import (
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._penalties import make_penalty
-from sklearn_gd_logreg._solvers import SOLVERS, sgd
+from sklearn_gd_logreg._problem import Problem
+from sklearn_gd_logreg._solvers import SOLVERS
 from sklearn_gd_logreg._step_size import auto_learning_rate
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
@@ -301,25 +301,18 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
             The updated estimator.
         """
         with _atomic(self):
-            self._partial_fit(X, y, classes, sample_weight)
+            self._fit(X, y, sample_weight, classes=classes, incremental=True)
         return self
 
-    def _fit(self, X, y, sample_weight):
-        first = not hasattr(self, "coef_") or not self.warm_start
-        X, y = _validate_data(self, X, y, dtype=_FLOATS)
+    def _fit(self, X, y, sample_weight, *, classes=None, incremental=False):
+        """The one path of ``fit`` and ``partial_fit`` (``incremental``: one
+        epoch of ``"sgd"``, continuing the model and its shuffles)."""
+        fitted = hasattr(self, "coef_")
+        first = not fitted if incremental else not (fitted and self.warm_start)
+        dtype = self.coef_.dtype if incremental and fitted else _FLOATS
+        X, y = _validate_data(self, X, y, dtype=dtype, reset=first or not incremental)
         check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                "GDLogisticRegression needs samples of at least 2 classes in y, "
-                f"but y contains only one class: {classes[0]!r}."
-            )
-        if not first and not np.array_equal(self.classes_, classes):
-            raise ValueError(
-                f"warm_start=True, but y has the classes {classes.tolist()} "
-                f"while the fitted model has {self.classes_.tolist()}; "
-                "set warm_start=False to fit from scratch."
-            )
+        classes, y_index = self._classes(y, classes, first, incremental)
         if not first and X.shape[1] != self.coef_.shape[1]:
             raise ValueError(
                 f"warm_start=True, but X has {X.shape[1]} features while the "
@@ -327,48 +320,48 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 "to fit from scratch."
             )
         sample_weight = self._sample_weight(X, y, y_index, classes, sample_weight)
-        Y = _one_hot(y_index, len(classes), X.dtype)
-        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        w, b = self._start(X, len(classes), first)
-        learning_rate = self._learning_rate(X, sample_weight, Y.shape[0], penalty)
-        self._base_learning_rate = learning_rate  # partial_fit's, later
-        random_state = check_random_state(self.random_state)
-        XT, validation = X.T, None  # X.T is a view: the core's layout for free
-        if self.solver == "sgd" and self.early_stopping:
-            train, val = _validation_split(
-                y_index, self.validation_fraction, random_state
-            )
-            for part, name in ((train, "training"), (val, "validation")):
-                if not sample_weight[part].sum() > 0:
-                    raise ValueError(
-                        f"early_stopping=True: the samples of the {name} set all "
-                        "have zero weight (sample_weight times class_weight); "
-                        "change validation_fraction or random_state, or set "
-                        "early_stopping=False."
-                    )
-            validation = (XT[:, val], Y[:, val], sample_weight[val])
-            XT, Y, sample_weight = XT[:, train], Y[:, train], sample_weight[train]
-        result = SOLVERS[self.solver](
-            w,
-            b,
-            XT,
-            Y,
-            sample_weight=sample_weight,
-            penalty=penalty,
-            fit_intercept=self.fit_intercept,
-            learning_rate=learning_rate,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-            batch_size=min(self.batch_size, XT.shape[1]),
-            schedule=self.learning_rate_schedule,
-            power_t=self.power_t,
-            random_state=random_state,
-            n_iter_no_change=self.n_iter_no_change,
-            validation=validation,
-            epochs_seen=0.0 if first else self.t_,
+        problem = Problem(
+            X.T,  # a view: the core's layout, samples as columns, for free
+            _one_hot(y_index, len(classes), X.dtype),
+            sample_weight,
+            make_penalty(self.penalty, self.alpha, self.l1_ratio),
+            self.fit_intercept,
         )
-        if not result.converged:
+        w, b = self._start(X, len(classes), first)
+        if incremental and not first and self.learning_rate == "auto":
+            learning_rate = self._base_learning_rate  # of the first chunk or fit
+        else:
+            learning_rate = self._learning_rate(problem)
+        # One stream of shuffles across partial_fit calls, each epoch a new
+        # one. A copy: a call that fails leaves the stream as it was.
+        if incremental and not first:
+            random_state = copy.deepcopy(self._shuffler)
+        else:
+            random_state = check_random_state(self.random_state)
+            if incremental:
+                random_state = copy.deepcopy(random_state)
+        solver = "sgd" if incremental else self.solver
+        options = {
+            "learning_rate": learning_rate,
+            "max_iter": 1 if incremental else self.max_iter,
+            "tol": None if incremental else self.tol,
+            "verbose": self.verbose,
+        }
+        if solver == "sgd":
+            validation = None
+            if self.early_stopping and not incremental:
+                problem, validation = _split(problem, y_index, self, random_state)
+            options.update(
+                batch_size=min(self.batch_size, problem.n_samples),
+                schedule=self.learning_rate_schedule,
+                power_t=self.power_t,
+                random_state=random_state,
+                n_iter_no_change=1 if incremental else self.n_iter_no_change,
+                epochs_seen=0.0 if first else self.t_,
+                validation=validation,
+            )
+        result = SOLVERS[solver](problem, w, b, **options)
+        if not result.converged and not incremental:
             warnings.warn(
                 f"GDLogisticRegression(solver={self.solver!r}) did not converge "
                 f"in max_iter={self.max_iter} iterations to tol={self.tol}. "
@@ -379,18 +372,38 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
+        previous = list(self.loss_curve_) if incremental and not first else []
         self.classes_ = classes
-        self._shuffler = random_state  # partial_fit continues its stream
-        self._store(result, X.dtype)
-        self.n_iter_ = result.n_iter
-        self.loss_curve_ = np.asarray(result.loss_curve)
+        self._shuffler, self._base_learning_rate = random_state, learning_rate
+        self.coef_ = np.ascontiguousarray(result.w.T, dtype=X.dtype)
+        self.intercept_ = np.asarray(result.b, dtype=X.dtype).reshape(-1)
+        self.learning_rate_ = result.learning_rate
+        self.loss_curve_ = np.asarray(previous + result.loss_curve)
+        self.n_iter_ = len(self.loss_curve_) if incremental else result.n_iter
         self.validation_scores_ = (
-            np.asarray(result.validation_scores) if validation is not None else None
+            np.asarray(result.validation_scores)
+            if options.get("validation") is not None
+            else None
         )
         self.t_ = result.epochs_seen
 
-    def _partial_fit(self, X, y, classes, sample_weight):
-        first = not hasattr(self, "coef_")
+    def _classes(self, y, classes, first, incremental):
+        """``classes_`` and each sample's index in it, checked against the
+        fitted model's."""
+        if not incremental:
+            classes, y_index = np.unique(y, return_inverse=True)
+            if len(classes) < 2:
+                raise ValueError(
+                    "GDLogisticRegression needs samples of at least 2 classes in "
+                    f"y, but y contains only one class: {classes[0]!r}."
+                )
+            if not first and not np.array_equal(self.classes_, classes):
+                raise ValueError(
+                    f"warm_start=True, but y has the classes {classes.tolist()} "
+                    f"while the fitted model has {self.classes_.tolist()}; "
+                    "set warm_start=False to fit from scratch."
+                )
+            return classes, y_index
         if first and classes is None:
             raise ValueError(
                 "classes must be passed on the first call to partial_fit: every "
@@ -410,9 +423,6 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 "class_weight=dict(zip(classes, compute_class_weight('balanced', "
                 "classes=classes, y=y_sample))) computed on a large sample."
             )
-        dtype = _FLOATS if first else self.coef_.dtype
-        X, y = _validate_data(self, X, y, dtype=dtype, reset=first)
-        check_classification_targets(y)
         classes = classes if first else self.classes_
         if len(classes) < 2:
             raise ValueError(
@@ -424,47 +434,7 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 f"y contains labels {unknown.tolist()} that are not in classes "
                 f"{classes.tolist()}."
             )
-        y_index = np.searchsorted(classes, y)
-        sample_weight = self._sample_weight(X, y, y_index, classes, sample_weight)
-        Y = _one_hot(y_index, len(classes), X.dtype)
-        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        w, b = self._start(X, len(classes), first)
-        if first or self.learning_rate != "auto":
-            learning_rate = self._learning_rate(X, sample_weight, Y.shape[0], penalty)
-        else:  # the "auto" step of the first chunk (or of fit)
-            learning_rate = self._base_learning_rate
-        # One stream of shuffles across calls, each epoch a new one. A copy:
-        # a call that fails leaves the stream as it was.
-        shuffler = copy.deepcopy(
-            check_random_state(self.random_state) if first else self._shuffler
-        )
-        result = sgd(
-            w,
-            b,
-            X.T,
-            Y,
-            sample_weight=sample_weight,
-            penalty=penalty,
-            fit_intercept=self.fit_intercept,
-            learning_rate=learning_rate,
-            max_iter=1,
-            tol=None,
-            verbose=self.verbose,
-            batch_size=min(self.batch_size, X.shape[0]),
-            schedule=self.learning_rate_schedule,
-            power_t=self.power_t,
-            random_state=shuffler,
-            n_iter_no_change=1,
-            epochs_seen=0.0 if first else self.t_,
-        )
-        previous = [] if first else list(self.loss_curve_)
-        self.classes_ = classes
-        self._shuffler, self._base_learning_rate = shuffler, learning_rate
-        self._store(result, X.dtype)
-        self.n_iter_ = len(previous) + 1
-        self.loss_curve_ = np.asarray(previous + result.loss_curve)
-        self.validation_scores_ = None
-        self.t_ = result.epochs_seen
+        return classes, np.searchsorted(classes, y)
 
     def _sample_weight(self, X, y, y_index, classes, sample_weight):
         sample_weight = _check_sample_weight(
@@ -490,25 +460,20 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         if first:
             w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
             return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
-        w = self.coef_.T.astype(X.dtype)
+        w = np.ascontiguousarray(self.coef_.T, dtype=X.dtype)
         b = self.intercept_.astype(X.dtype)
         return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
 
-    def _learning_rate(self, X, sample_weight, n_outputs, penalty):
+    def _learning_rate(self, problem):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
         return auto_learning_rate(
-            X.T,
-            sample_weight=sample_weight,
-            alpha=penalty.l2,
-            fit_intercept=self.fit_intercept,
-            n_outputs=n_outputs,
+            problem.X,
+            sample_weight=problem.sample_weight,
+            alpha=problem.penalty.l2,
+            fit_intercept=problem.fit_intercept,
+            n_outputs=problem.Y.shape[0],
         )
-
-    def _store(self, result, dtype):
-        self.coef_ = np.ascontiguousarray(result.w.T, dtype=dtype)
-        self.intercept_ = np.asarray(result.b, dtype=dtype).reshape(-1)
-        self.learning_rate_ = result.learning_rate
 
     def decision_function(self, X):
         """Scores ``X @ coef_.T + intercept_`` (the course's ``Z``).
@@ -524,17 +489,22 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
             For two classes, the score of ``classes_[1]``; positive scores
             predict it.
         """
+        scores = self._scores(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def _scores(self, X):
+        """The course's ``Z`` for ``X``, as ``(n_samples, K)``, checked finite."""
         check_is_fitted(self)
         X = _validate_data(self, X, dtype=_FLOATS, reset=False)
         with np.errstate(over="ignore", invalid="ignore"):
-            scores = safe_sparse_dot(X, self.coef_.T) + self.intercept_
-        if not np.all(np.isfinite(scores)):
+            Z = core.scores(self.coef_.T, self.intercept_[:, np.newaxis], X.T).T
+        if not np.all(np.isfinite(Z)):
             raise ValueError(
                 "The scores X @ coef_.T + intercept_ overflow for some samples: "
                 f"the values in X (largest |X| = {float(abs(X).max()):.3g}) "
                 "are too large for this model. Scale X as the training data was."
             )
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        return Z
 
     def predict_proba(self, X):
         """Class probabilities: the sigmoid (two classes) or softmax of the scores.
@@ -589,15 +559,34 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(np.intp)]
-        return self.classes_[scores.argmax(axis=1)]
+        Z = self._scores(X).T
+        return self.classes_[core.decide(Z)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # CSR and CSC, never densified
         return tags
+
+
+def _split(problem, y_index, estimator, random_state):
+    """``early_stopping``: the training problem and the validation set."""
+    train, val = _validation_split(y_index, estimator.validation_fraction, random_state)
+    for part, name in ((train, "training"), (val, "validation")):
+        if not problem.sample_weight[part].sum() > 0:
+            raise ValueError(
+                f"early_stopping=True: the samples of the {name} set all "
+                "have zero weight (sample_weight times class_weight); "
+                "change validation_fraction or random_state, or set "
+                "early_stopping=False."
+            )
+    training = Problem(
+        problem.X[:, train],
+        problem.Y[:, train],
+        problem.sample_weight[train],
+        problem.penalty,
+        problem.fit_intercept,
+    )
+    return training, problem.subset(val)
 
 
 def _validation_split(y_index, fraction, random_state):

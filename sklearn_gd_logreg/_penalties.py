@@ -1,11 +1,12 @@
-"""Penalties by name, as the strengths the core understands.
+"""Penalties: each owns its value, its proximal step and its optimality measure.
 
-Every penalty here is ``l1 * ||w||_1 + (l2 / 2) * ||w||^2`` on the weights
-(never the intercept): the smooth ``l2`` part goes into the gradient
-(``alpha`` of :func:`sklearn_gd_logreg.core.propagate`), the ``l1`` part is
-applied by its proximal step, :func:`sklearn_gd_logreg.core.soft_threshold`.
-The names and scaling follow scikit-learn's ``LogisticRegression`` with
-``C = 1 / (alpha * n_samples)`` and ``SGDClassifier``.
+Every penalty here is ``l1 ||w||_1 + (l2 / 2) ||w||^2`` on the weights (never
+the intercept). The smooth ``l2`` part is differentiated with the loss
+(``alpha`` of :func:`sklearn_gd_logreg.core.propagate`); the ``l1`` part is
+applied by its proximal step, :meth:`Penalty.prox`, so that solvers only
+call ``penalty.prox(w, step)`` and ``penalty.optimality(w, dw, step)``, as in
+skglm. The names and scaling follow scikit-learn's ``LogisticRegression``
+with ``C = 1 / (alpha * n_samples)`` and ``SGDClassifier``.
 """
 
 from __future__ import annotations
@@ -16,18 +17,45 @@ import numpy as np
 
 
 class Penalty(NamedTuple):
-    """Strengths of the L1 and L2 parts of a penalty."""
+    """``l1 ||w||_1 + (l2 / 2) ||w||^2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg._penalties import Penalty
+    >>> p = Penalty(l1=1.0, l2=0.0)
+    >>> p.prox(np.array([-2.0, 0.5, 3.0]), 1.0)  # soft-thresholding
+    array([-1.,  0.,  2.])
+    >>> p.value(np.array([-2.0, 0.5]))
+    2.5
+    """
 
     l1: float
     l2: float
 
-    def l1_value(self, w) -> float:
-        """The non-smooth part, ``l1 ||w||_1`` (the prox step's)."""
+    def value(self, w) -> float:
+        """The whole penalty at ``w``."""
+        return self.nonsmooth(w) + 0.5 * self.l2 * float(np.vdot(w, w))
+
+    def nonsmooth(self, w) -> float:
+        """The part left to the proximal step, ``l1 ||w||_1``."""
         return self.l1 * float(np.abs(w).sum()) if self.l1 else 0.0
 
-    def value(self, w) -> float:
-        """The whole penalty, ``l1 ||w||_1 + (l2 / 2) ||w||^2``."""
-        return self.l1_value(w) + 0.5 * self.l2 * float(np.vdot(w, w))
+    def prox(self, w, step: float):
+        """Proximal step of ``step * l1 ||w||_1``: each entry shrunk towards 0
+        by ``step * l1``, ``sign(w) max(|w| - step l1, 0)`` (``w`` itself
+        without L1)."""
+        if not self.l1:
+            return w
+        return np.sign(w) * np.maximum(np.abs(w) - step * self.l1, 0.0)
+
+    def optimality(self, w, dw, step: float) -> float:
+        """How far ``w`` is from a minimum, 0 exactly there: the largest entry
+        of the gradient mapping ``(w - prox(w - step dw, step)) / step``, which
+        is ``|dw|`` without L1 (where ``dw`` itself does not vanish)."""
+        if self.l1:
+            dw = (w - self.prox(w - step * dw, step)) / step
+        return float(np.max(np.abs(dw), initial=0.0))
 
 
 def make_penalty(name: str | None, alpha: float, l1_ratio: float) -> Penalty:

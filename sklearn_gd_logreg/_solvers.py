@@ -1,13 +1,12 @@
 """Solvers: variants of the course's ``optimize`` loop, swapped by name.
 
-Each solver minimises ``F(w, b) = f(w, b) + l1 ||w||_1`` where ``f`` is the
-smooth, L2-penalised weighted mean log-loss of
-:func:`sklearn_gd_logreg.core.propagate`, and returns a :class:`Result`.
-They share one signature and differ only in their loop:
+Each minimises a :class:`~sklearn_gd_logreg._problem.Problem`, ``F(w, b) =
+f(w, b) + penalty.nonsmooth(w)``, from ``w, b``, and returns a
+:class:`Result`. They only combine the problem's ``loss_and_grad`` and
+``optimality`` with the penalty's ``prox``; one loop each:
 
-- ``"gd"``: the course's gradient descent with a fixed step
-  (:func:`sklearn_gd_logreg.core.optimize`), a proximal step for L1.
-  Unit of ``n_iter``: one gradient step.
+- ``"gd"``: the course's gradient descent, :func:`sklearn_gd_logreg.core.optimize`
+  itself, with the proximal step for L1. Unit of ``n_iter``: one gradient.
 - ``"nesterov"``: accelerated proximal gradient (FISTA) with a backtracking
   line search and adaptive restart. Unit: one accepted step.
 - ``"sgd"``: proximal mini-batch stochastic gradient descent over shuffled
@@ -21,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sklearn_gd_logreg import _gradient, core
+from sklearn_gd_logreg import core
+from sklearn_gd_logreg._problem import Problem
 
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
 
@@ -40,73 +40,48 @@ class Result:
     validation_scores: list[float] = field(default_factory=list)
 
 
-def gd(
-    w,
-    b,
-    X,
-    Y,
-    *,
-    sample_weight,
-    penalty,
-    fit_intercept,
-    learning_rate,
-    max_iter,
-    tol,
-    verbose,
-    **_,
-):
-    """The course's gradient descent (ISTA when ``penalty.l1 > 0``)."""
-    params, grads, costs = core.optimize(
+def gd(problem: Problem, w, b, *, learning_rate, max_iter, tol, verbose) -> Result:
+    """The course's gradient descent (ISTA when the penalty has an L1 part),
+    stopping when ``problem.optimality <= tol``."""
+    curve: list[float] = []
+    stopped = []
+
+    def record(i, w, b, f, grads):
+        curve.append(f + problem.penalty.nonsmooth(w))
+        if verbose and i % 100 == 0:
+            core.show_cost(i, curve[-1])
+        if problem.optimality(w, grads, learning_rate) <= tol:
+            stopped.append(i)
+            return True
+        return False
+
+    params, _, _ = core.optimize(
         w,
         b,
-        X,
-        Y,
+        problem.X,
+        problem.Y,
         num_iterations=max_iter,
         learning_rate=learning_rate,
-        print_cost=verbose > 0,
-        sample_weight=sample_weight,
-        alpha=penalty.l2,
-        l1=penalty.l1,
-        fit_intercept=fit_intercept,
-        tol=tol,
-        cost_every=1,
+        sample_weight=problem.sample_weight,
+        alpha=problem.penalty.l2,
+        fit_intercept=problem.fit_intercept,
+        prox=problem.penalty.prox,
+        cost_every=max_iter,
+        callback=record,
     )
-    n_iter = len(costs)
-    converged = n_iter < max_iter
+    w, b = params["w"], params["b"]
+    converged = bool(stopped)
     if not converged:  # did the last step land on the minimum?
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            grads, cost = core.propagate(
-                params["w"],
-                params["b"],
-                X,
-                Y,
-                sample_weight=sample_weight,
-                alpha=penalty.l2,
-            )
-        if not np.isfinite(cost):
-            core._diverged(learning_rate, n_iter)
-        step = _stationarity(params["w"], grads, learning_rate, penalty, fit_intercept)
-        converged = step <= tol
-    return Result(params["w"], params["b"], n_iter, costs, converged, learning_rate)
+            f, grads = problem.loss_and_grad(w, b)
+        core.check_finite(f, learning_rate, max_iter)
+        converged = problem.optimality(w, grads, learning_rate) <= tol
+    return Result(w, b, len(curve), curve, converged, learning_rate)
 
 
-@_gradient.one_blas_thread()  # the gradient's threads use the cores
 def nesterov(
-    w,
-    b,
-    X,
-    Y,
-    *,
-    sample_weight,
-    penalty,
-    fit_intercept,
-    learning_rate,
-    max_iter,
-    tol,
-    verbose,
-    growth=None,
-    **_,
-):
+    problem: Problem, w, b, *, learning_rate, max_iter, tol, verbose, growth=GROWTH
+) -> Result:
     """Accelerated proximal gradient with backtracking and adaptive restart.
 
     From the extrapolated point ``y``, a proximal gradient step of size
@@ -115,51 +90,42 @@ def nesterov(
     being convex) implies the sufficient decrease ``f(x_new) <= f(y) +
     <grad f(y), d> + ||d||^2 / (2 step)`` and stays exact near the minimum,
     where values of ``f`` differ by less than their rounding. So it cannot
-    diverge. Each iteration starts from the
-    last accepted step times ``growth``: ``1 / L`` bounds the curvature of
-    the whole space, and near the minimum the log-loss is much flatter. The
-    momentum follows FISTA with varying steps, ``t_{k+1} = (1 + sqrt(1 + 4
-    t_k^2 step_k / step_{k+1})) / 2``, and is reset (O'Donoghue and Candès,
-    2015) when the objective goes up or when the step and the momentum
-    disagree, ``<y - x_new, x_new - x> > 0``. Each iteration costs one
-    gradient at ``x_new`` (for the test) and one at ``y`` (none after a
-    restart, where ``y = x_new``).
+    diverge. Each iteration starts from the last accepted step times
+    ``growth``: ``1 / L`` bounds the curvature of the whole space, and near
+    the minimum the log-loss is much flatter. The momentum follows FISTA with
+    varying steps, ``t_{k+1} = (1 + sqrt(1 + 4 t_k^2 step_k / step_{k+1})) /
+    2``, and is reset (O'Donoghue and Candès, 2015) when the objective goes up
+    or when the step and the momentum disagree, ``<y - x_new, x_new - x> >
+    0``. Each iteration costs one gradient at ``x_new`` (for the test) and one
+    at ``y`` (none after a restart, where ``y = x_new``).
     """
-
-    def evaluate(w, b):
-        return core.propagate(w, b, X, Y, sample_weight=sample_weight, alpha=penalty.l2)
-
-    step = learning_rate
-    x_w, x_b = w, b
-    y_w, y_b = w, b
-    t = 1.0
-    costs: list[float] = []
+    penalty = problem.penalty
+    step, t = learning_rate, 1.0
+    x_w, x_b = y_w, y_b = w, b
+    curve: list[float] = []
     converged = False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        grads_y, f_y = evaluate(y_w, y_b)
-        if not np.isfinite(f_y):
-            core._diverged(learning_rate, 0)
-        F_x = f_y + penalty.l1_value(y_w)
+        f_y, g_y = problem.loss_and_grad(y_w, y_b)
+        core.check_finite(f_y, learning_rate, 0)
+        F_x = f_y + penalty.nonsmooth(y_w)
         for k in range(max_iter):
-            if _stationarity(y_w, grads_y, step, penalty, fit_intercept) <= tol:
+            if problem.optimality(y_w, g_y, step) <= tol:
                 x_w, x_b = y_w, y_b
-                costs.append(f_y + penalty.l1_value(y_w))
+                curve.append(f_y + penalty.nonsmooth(y_w))
                 converged = True
                 break
-            previous_step, step = step, step * (GROWTH if growth is None else growth)
+            previous_step, step = step, step * growth
             while True:
-                new_w = y_w - step * grads_y["dw"]
-                if penalty.l1:
-                    new_w = core.soft_threshold(new_w, step * penalty.l1)
-                new_b = y_b - step * grads_y["db"] if fit_intercept else y_b
-                grads_new, f_new = evaluate(new_w, new_b)
+                new_w = penalty.prox(y_w - step * g_y["dw"], step)
+                new_b = y_b - step * g_y["db"]  # db is 0 without an intercept
+                f_new, g_new = problem.loss_and_grad(new_w, new_b)
                 d_w, d_b = new_w - y_w, np.subtract(new_b, y_b)
                 # The curvature along the step, from the two gradients. By
                 # convexity, <g(x_new) - g(y), d> <= |d|^2 / (2 step) implies
                 # f(x_new) <= f(y) + <g(y), d> + |d|^2 / (2 step), and unlike
                 # that test it does not subtract nearly equal values of f.
-                curvature = np.vdot(grads_new["dw"] - grads_y["dw"], d_w) + np.vdot(
-                    np.subtract(grads_new["db"], grads_y["db"]), d_b
+                curvature = np.vdot(g_new["dw"] - g_y["dw"], d_w) + np.vdot(
+                    np.subtract(g_new["db"], g_y["db"]), d_b
                 )
                 # A step whose scores overflow has no finite f: halve it too.
                 if np.isfinite(f_new) and curvature <= (
@@ -168,45 +134,38 @@ def nesterov(
                     break
                 step /= 2
                 if step < 1e-30 * learning_rate:
-                    core._diverged(learning_rate, k)
-            F_new = f_new + penalty.l1_value(new_w)
-            costs.append(F_new)
+                    core.check_finite(math.inf, learning_rate, k)
+            F_new = f_new + penalty.nonsmooth(new_w)
+            curve.append(F_new)
             if verbose and k % 100 == 0:
-                print(f"Cost after iteration {k}: {F_new:f}")
+                core.show_cost(k, F_new)
             disagree = np.vdot(y_w - new_w, new_w - x_w) + np.vdot(
                 np.subtract(y_b, new_b), np.subtract(new_b, x_b)
             )
             if F_new > F_x or disagree > 0:
                 t = 1.0
-                y_w, y_b, grads_y, f_y = new_w, new_b, grads_new, f_new
+                y_w, y_b, g_y, f_y = new_w, new_b, g_new, f_new
             else:
                 t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t * previous_step / step)) / 2
                 beta = (t - 1.0) / t_next
                 t = t_next
                 y_w = new_w + beta * (new_w - x_w)
-                y_b = new_b + beta * (new_b - x_b) if fit_intercept else new_b
+                y_b = new_b + beta * (new_b - x_b)
                 if beta == 0.0:
-                    grads_y, f_y = grads_new, f_new
+                    g_y, f_y = g_new, f_new
                 else:
-                    grads_y, f_y = evaluate(y_w, y_b)
+                    f_y, g_y = problem.loss_and_grad(y_w, y_b)
             x_w, x_b, F_x = new_w, new_b, F_new
         if not converged:  # is the last iterate, whose gradient we have, done?
-            converged = (
-                _stationarity(x_w, grads_new, step, penalty, fit_intercept) <= tol
-            )
-    return Result(x_w, x_b, len(costs), costs, converged, step)
+            converged = problem.optimality(x_w, g_new, step) <= tol
+    return Result(x_w, x_b, len(curve), curve, converged, step)
 
 
-@_gradient.one_blas_thread()  # the gradient's threads use the cores
 def sgd(
+    problem: Problem,
     w,
     b,
-    X,
-    Y,
     *,
-    sample_weight,
-    penalty,
-    fit_intercept,
     learning_rate,
     max_iter,
     tol,
@@ -217,29 +176,28 @@ def sgd(
     random_state,
     n_iter_no_change,
     epochs_seen=0.0,
-    validation=None,
-    **_,
-):
+    validation: Problem | None = None,
+) -> Result:
     """Proximal mini-batch SGD: up to ``max_iter`` epochs of shuffled batches.
 
     A batch ``B`` steps along ``(sum_B s_i g_i) / (|B| * mean(s)) + l2 w``,
     an unbiased estimate of the full gradient (so that a batch of small
-    weights makes a small step), then applies the L1 proximal step. The step
-    size is ``learning_rate`` (``schedule="constant"``), ``learning_rate /
-    (1 + e) ** power_t`` (``"invscaling"``, ``e`` the epochs seen so far,
+    weights makes a small step), then takes the penalty's proximal step. The
+    step size is ``learning_rate`` (``schedule="constant"``), ``learning_rate
+    / (1 + e) ** power_t`` (``"invscaling"``, ``e`` the epochs seen so far,
     fractional within an epoch), or ``"adaptive"``: constant, divided by 5
     each time the loss stalls. The loss of an epoch is the weighted mean of
     its batches' log-losses, each taken before its update, plus the penalty
-    at the epoch's end. With ``tol``, the loss (or, with ``validation = (X,
-    Y, sample_weight)``, the log-loss there) stalls when it has not improved
-    by ``tol`` for ``n_iter_no_change`` epochs; training then stops (for
+    at the epoch's end. With ``tol``, the loss (or, with a ``validation``
+    problem, the log-loss there) stalls when it has not improved by ``tol``
+    for ``n_iter_no_change`` epochs; training then stops (for
     ``"adaptive"``, once the step is a millionth of ``learning_rate``). With
     ``validation`` the best weights seen are returned.
     """
-    m = X.shape[1]
+    penalty, m = problem.penalty, problem.n_samples
     n_batches = math.ceil(m / batch_size)
-    mean_weight = float(sample_weight.sum()) / m
-    costs: list[float] = []
+    mean_weight = float(problem.sample_weight.sum()) / m
+    curve: list[float] = []
     scores: list[float] = []
     best, best_params, stall, shrink = math.inf, (w, b), 0, 1.0
     converged = False
@@ -248,39 +206,30 @@ def sgd(
             order = random_state.permutation(m)
             total, weight = 0.0, 0.0
             for start in range(0, m, batch_size):
-                batch = order[start : start + batch_size]
-                sw = sample_weight[batch]
-                batch_weight = float(sw.sum())
+                batch = problem.subset(order[start : start + batch_size])
+                batch_weight = float(batch.sample_weight.sum())
                 eta = learning_rate * shrink
                 if schedule == "invscaling":
                     eta = eta / (1.0 + epochs_seen) ** power_t
                 epochs_seen += 1.0 / n_batches
                 dw = penalty.l2 * w
                 if batch_weight > 0.0:  # else only the penalty's step
-                    grads, cost = core.propagate(
-                        w, b, X[:, batch], Y[:, batch], sample_weight=sw
-                    )
-                    if not np.isfinite(cost):
-                        core._diverged(learning_rate, epoch)
-                    total += cost * batch_weight
+                    f, grads = batch.loss_and_grad(w, b)
+                    core.check_finite(f, learning_rate, epoch)
+                    total += f * batch_weight
                     weight += batch_weight
-                    scale = batch_weight / (len(batch) * mean_weight)
+                    scale = batch_weight / (batch.n_samples * mean_weight)
                     dw = dw + scale * grads["dw"]
-                    if fit_intercept:
-                        b = b - eta * scale * grads["db"]
-                w = w - eta * dw
-                if penalty.l1:
-                    w = core.soft_threshold(w, eta * penalty.l1)
+                    b = b - eta * scale * grads["db"]
+                w = penalty.prox(w - eta * dw, eta)
             loss = total / weight + penalty.value(w)
-            if not np.isfinite(loss):
-                core._diverged(learning_rate, epoch)
-            costs.append(loss)
+            core.check_finite(loss, learning_rate, epoch)
+            curve.append(loss)
             if verbose:
-                print(f"Epoch {epoch + 1}: loss {loss:f}")
+                core.show_cost(epoch, loss)
             current = loss
             if validation is not None:
-                X_val, Y_val, sw_val = validation
-                _, current = core.propagate(w, b, X_val, Y_val, sample_weight=sw_val)
+                current = validation.value(w, b)
                 scores.append(current)
             if tol is not None:
                 stall = 0 if current < best - tol else stall + 1
@@ -294,12 +243,8 @@ def sgd(
     if validation is not None:
         w, b = best_params
     return Result(
-        w, b, len(costs), costs, converged, learning_rate, epochs_seen, scores
+        w, b, len(curve), curve, converged, learning_rate, epochs_seen, scores
     )
-
-
-def _stationarity(w, grads, step, penalty, fit_intercept):
-    return core.stationarity(w, grads, step, l1=penalty.l1, fit_intercept=fit_intercept)
 
 
 SOLVERS = {"gd": gd, "nesterov": nesterov, "sgd": sgd}

@@ -31,17 +31,18 @@ import numpy as np
 from scipy.special import expit
 from scipy.special import softmax as _softmax
 
-from sklearn_gd_logreg import _gradient
+from sklearn_gd_logreg import _twin
 
 __all__ = [
+    "decide",
     "initialize_with_zeros",
+    "log_loss",
     "optimize",
     "predict",
     "propagate",
+    "scores",
     "sigmoid",
-    "soft_threshold",
     "softmax",
-    "stationarity",
 ]
 
 
@@ -124,6 +125,59 @@ def initialize_with_zeros(dim: int, *, n_outputs: int = 1):
     return w, b
 
 
+def scores(w, b, X):
+    """The scores ``Z = w.T X + b``, of shape ``(K, m)``; dense or sparse ``X``.
+
+    Written ``(X.T w).T``: the same numbers, and a sparse ``X`` multiplies
+    from the left.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg.core import scores
+    >>> scores(np.array([[1.0], [2.0]]), 0.5, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    array([[1.5, 2.5]])
+    """
+    return (X.T @ w).T + b
+
+
+def log_loss(Z, Y):
+    """Each sample's log-loss from its scores: ``-(y log a + (1 - y) log(1 - a))``.
+
+    Computed from ``Z`` as ``log(1 + exp(z)) - y z`` (``K = 1``) or
+    ``log(sum_k exp(z_k)) - y . z`` (softmax), the course's formula wherever
+    it is finite, without overflow where ``a`` rounds to 0 or 1, and exact
+    for a well-classified sample (the largest score is taken out first, so
+    that no ``z - z`` or ``log(1 + tiny)`` rounds its tiny loss away).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (K, m)
+        Scores.
+    Y : ndarray of shape (K, m)
+        0/1 labels (``K = 1``) or one-hot.
+
+    Returns
+    -------
+    loss : ndarray of shape (m,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg.core import log_loss
+    >>> log_loss(np.array([[0.0, 1000.0, 40.0]]), np.array([[1, 0, 1]]))
+    array([6.93147181e-01, 1.00000000e+03, 4.24835426e-18])
+    """
+    if Z.shape[0] == 1:  # log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|))
+        return np.log1p(np.exp(-np.abs(Z[0]))) + (np.maximum(Z[0], 0) - Y[0] * Z[0])
+    # log-sum-exp(z) = top + log1p(sum of the others' exp(z_k - top))
+    best, samples = Z.argmax(axis=0), np.arange(Z.shape[1])
+    top = Z[best, samples]
+    others = np.exp(Z - top)
+    others[best, samples] = 0.0
+    return np.log1p(others.sum(axis=0)) + (top - (Y * Z).sum(axis=0))
+
+
 def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     """Cost ``J`` and its gradients ``dw``, ``db`` (forward and backward pass).
 
@@ -138,11 +192,11 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     b : float or ndarray of shape (K, 1)
         Bias.
     X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
-        Data, one sample per column. ``X`` is read from memory once per
-        call, by the CPU's cores in parallel, dense or sparse (never
-        densified); fastest when each sample's values are contiguous, as in
-        the view ``X.T`` of a C-ordered array or of a CSR matrix
-        (:mod:`sklearn_gd_logreg._gradient`). float32 stays float32.
+        Data, one sample per column. When each sample's values are
+        contiguous (the view ``X.T`` of C-ordered rows, which ``fit`` passes,
+        or a CSC matrix), the compiled twin computes the same sums in one
+        pass over ``X`` on the CPU's cores (:mod:`sklearn_gd_logreg._twin`);
+        float32 stays float32.
     Y : ndarray of shape (1, m) or (K, m)
         True labels: 0/1 (binary) or one-hot (softmax).
     sample_weight : ndarray of shape (m,), default=None
@@ -169,21 +223,23 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     >>> grads["dw"].ravel(), float(grads["db"]), round(cost, 8)
     (array([0.99845601, 2.39507239]), 0.00145557813678, 5.80154532)
     """
-    # The forward and backward pass, summed over the samples while each is in
-    # cache, so that X is read from memory once (see _gradient).
-    loss, XdZ, dZ = _gradient.loss_and_gradient(w, b, X, Y, sample_weight)
-    total = X.shape[1] if sample_weight is None else sample_weight.sum()
-    cost = loss / total
-    dw = XdZ / total
-    db = dZ / total
-    if alpha:
-        cost = cost + 0.5 * alpha * np.vdot(w, w)
-        dw = dw + alpha * w
-    db = float(db[0, 0]) if np.ndim(b) == 0 else db
-    return {"dw": dw, "db": db}, float(cost)
+    s = 1.0 if sample_weight is None else sample_weight
+    S = X.shape[1] if sample_weight is None else sample_weight.sum()
+    if _twin.reads(w, X):  # the same sums, compiled: one pass over X
+        loss, XdZ, dZ = _twin.sums(w, b, X, Y, sample_weight)
+    else:
+        Z = scores(w, b, X)  # forward
+        A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
+        loss = np.sum(s * log_loss(Z, Y))
+        dZ = s * (A - Y)  # backward
+        XdZ = X @ dZ.T
+        dZ = dZ.sum(axis=1, keepdims=True)
+    cost = loss / S + alpha / 2 * np.sum(w * w)
+    dw = XdZ / S + alpha * w
+    db = dZ / S
+    return {"dw": dw, "db": float(db[0, 0]) if np.ndim(b) == 0 else db}, float(cost)
 
 
-@_gradient.one_blas_thread()  # the gradient's threads use the cores
 def optimize(
     w,
     b,
@@ -196,10 +252,9 @@ def optimize(
     sample_weight=None,
     alpha: float = 0.0,
     fit_intercept: bool = True,
-    l1: float = 0.0,
-    tol: float | None = None,
+    prox: Callable | None = None,
     cost_every: int = 100,
-    callback: Callable[[int, float, dict], None] | None = None,
+    callback: Callable | None = None,
 ):
     """Run gradient descent on ``w`` and ``b``, recording the cost.
 
@@ -227,20 +282,18 @@ def optimize(
         As in :func:`propagate`.
     fit_intercept : bool, default=True
         ``False`` keeps ``b`` at its starting value.
-    l1 : float, default=0.0
-        L1 strength: adds ``l1 ||w||_1`` to the cost, by a proximal step
-        (``w := soft_threshold(w - learning_rate * dw, learning_rate * l1)``),
-        so that weights become exactly zero.
-    tol : float, default=None
-        Stop, without stepping, at the first iteration where
-        :func:`stationarity` (the largest absolute entry of ``dw`` and ``db``
-        when ``l1 = 0``) is ``<= tol``. ``None`` always runs
-        ``num_iterations`` iterations.
+    prox : callable, default=None
+        ``prox(w, learning_rate)``, applied to ``w`` after each step: the
+        proximal step of a non-smooth penalty (an L1 penalty's
+        soft-thresholding makes weights exactly zero). ``None``: the course's
+        plain step.
     cost_every : int, default=100
         Record the cost in ``costs`` every ``cost_every`` iterations
         (``1`` records the whole learning curve).
     callback : callable, default=None
-        Called as ``callback(i, cost, grads)`` after each ``propagate``.
+        Called as ``callback(i, w, b, cost, grads)`` after each
+        :func:`propagate`, before the step; if it returns ``True`` the loop
+        stops there, without the step (a stopping test).
 
     Returns
     -------
@@ -248,7 +301,7 @@ def optimize(
         ``{"w": ..., "b": ...}`` after the last step.
     grads : dict
         The gradients of the last iteration (at the final parameters when
-        ``tol`` stopped the loop).
+        ``callback`` stopped the loop).
     costs : list of float
         The cost at iterations ``0, cost_every, 2 * cost_every, ...``.
 
@@ -278,30 +331,19 @@ def optimize(
             grads, cost = propagate(
                 w, b, X, Y, sample_weight=sample_weight, alpha=alpha
             )
-            if l1:
-                cost += l1 * float(np.abs(w).sum())
-            if not np.isfinite(cost):
-                _diverged(learning_rate, i)
+            check_finite(cost, learning_rate, i)
             if i % cost_every == 0:
                 costs.append(cost)
             if print_cost and i % 100 == 0:
-                print(f"Cost after iteration {i}: {cost:f}")
-            if callback is not None:
-                callback(i, cost, grads)
-            if tol is not None and (
-                stationarity(
-                    w, grads, learning_rate, l1=l1, fit_intercept=fit_intercept
-                )
-                <= tol
-            ):
+                show_cost(i, cost)
+            if callback is not None and callback(i, w, b, cost, grads):
                 break
             w = w - learning_rate * grads["dw"]
-            if l1:
-                w = soft_threshold(w, learning_rate * l1)
+            if prox is not None:
+                w = prox(w, learning_rate)
             if fit_intercept:
                 b = b - learning_rate * grads["db"]
-        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
-            _diverged(learning_rate, num_iterations - 1)
+        check_finite(np.sum(w) + np.sum(b), learning_rate, num_iterations - 1)
     return {"w": w, "b": b}, grads, costs
 
 
@@ -330,61 +372,38 @@ def predict(w, b, X):
     >>> predict(w, b, X)
     array([[1., 1., 0.]])
     """
-    Z = _gradient.scores(w, b, X)
-    if w.shape[1] == 1:
-        # sigmoid(Z) > 0.5 exactly where Z > 0; testing Z is immune to the
-        # sigmoid rounding to 0.5 for tiny |Z| (below 3e-8 in float32).
-        return (Z > 0).astype(float)
-    return np.argmax(Z, axis=0)[np.newaxis, :].astype(float)
+    return decide(scores(w, b, X))[np.newaxis, :].astype(float)
 
 
-def soft_threshold(w, threshold):
-    """Proximal step of ``threshold * ||w||_1``: shrink each entry towards 0.
+def decide(Z):
+    """The course's prediction rule on the scores ``Z`` (``(K, m)``).
 
-    ``sign(w) * max(|w| - threshold, 0)``.
+    ``1`` where ``sigmoid(Z) > 0.5``, that is where ``Z > 0`` (testing ``Z``
+    is immune to the sigmoid rounding to 0.5 for tiny ``|Z|``), when
+    ``K = 1``; else the index of the largest score.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_gd_logreg.core import soft_threshold
-    >>> soft_threshold(np.array([-2.0, 0.5, 3.0]), 1.0)
-    array([-1.,  0.,  2.])
+    >>> from sklearn_gd_logreg.core import decide
+    >>> decide(np.array([[0.2, 0.0, -3.0]]))
+    array([1, 0, 0])
     """
-    return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
+    return (Z[0] > 0).astype(np.intp) if Z.shape[0] == 1 else np.argmax(Z, axis=0)
 
 
-def stationarity(w, grads, learning_rate, *, l1=0.0, fit_intercept=True) -> float:
-    """How far ``w, b`` are from the minimum: 0 exactly there.
-
-    The largest absolute entry of ``dw`` and ``db`` (of ``dw`` only when
-    ``fit_intercept=False``). With an L1 penalty, ``dw`` is replaced by the
-    gradient mapping ``(w - soft_threshold(w - learning_rate * dw,
-    learning_rate * l1)) / learning_rate``, since ``dw`` itself does not
-    vanish at the minimum.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_gd_logreg.core import stationarity
-    >>> grads = {"dw": np.array([[0.5], [-2.0]]), "db": 0.25}
-    >>> stationarity(np.zeros((2, 1)), grads, 0.1)
-    2.0
-    >>> stationarity(np.zeros((2, 1)), grads, 0.1, l1=1.0)  # only |-2| > 1 moves
-    1.0
-    """
-    dw = grads["dw"]
-    if l1:
-        step = soft_threshold(w - learning_rate * dw, learning_rate * l1)
-        dw = (w - step) / learning_rate
-    largest = float(np.max(np.abs(dw), initial=0.0))
-    if fit_intercept:
-        largest = max(largest, float(np.max(np.abs(grads["db"]))))
-    return largest
+def show_cost(i: int, cost: float) -> None:
+    """Print the course's progress line, ``Cost after iteration i: c``."""
+    print(f"Cost after iteration {i}: {cost:f}")
 
 
-def _diverged(learning_rate, iteration):
-    raise ValueError(
-        f"Gradient descent diverged at iteration {iteration}: the cost or the "
-        f"weights are no longer finite with learning_rate={learning_rate!r}. "
-        "Use a smaller learning_rate, learning_rate='auto', or scale the features."
-    )
+def check_finite(value: float, learning_rate: float, iteration: int) -> None:
+    """Raise the divergence error unless ``value`` (a cost, or a sum of the
+    parameters) is finite: the one place where divergence is reported."""
+    if not np.isfinite(value):
+        raise ValueError(
+            f"Gradient descent diverged at iteration {iteration}: the cost or "
+            f"the weights are no longer finite with learning_rate="
+            f"{learning_rate!r}. Use a smaller learning_rate, "
+            "learning_rate='auto', or scale the features."
+        )

@@ -216,10 +216,15 @@ def test_l2_penalty_touches_w_not_b(random_problem):
     assert g1["db"] == g0["db"]
 
 
-def test_tol_stops_early_without_a_final_step(random_problem):
+def test_a_callback_that_returns_true_stops_before_the_step(random_problem):
     X, Y = random_problem
     w0, b0 = core.initialize_with_zeros(X.shape[0])
     seen = []
+
+    def small_gradient(i, w, b, cost, grads):
+        seen.append((i, cost))
+        return max(np.abs(grads["dw"]).max(), abs(grads["db"])) <= 1e-6
+
     params, grads, costs = core.optimize(
         w0,
         b0,
@@ -228,17 +233,30 @@ def test_tol_stops_early_without_a_final_step(random_problem):
         num_iterations=100_000,
         learning_rate=0.5,
         alpha=0.1,
-        tol=1e-6,
         cost_every=1,
-        callback=lambda i, c, g: seen.append((i, c)),
+        callback=small_gradient,
     )
     assert 1 < len(costs) < 100_000
     assert [i for i, _ in seen] == list(range(len(costs)))
     assert_allclose([c for _, c in seen], costs, rtol=0)
     assert max(np.abs(grads["dw"]).max(), abs(grads["db"])) <= 1e-6
-    # The returned grads are those of the returned parameters.
+    # The returned grads are those of the returned parameters: no last step.
     again, _ = core.propagate(params["w"], params["b"], X, Y, alpha=0.1)
     assert_allclose(again["dw"], grads["dw"], rtol=1e-12)
+
+
+def test_prox_is_applied_after_each_step(random_problem):
+    X, Y = random_problem
+    w0, b0 = core.initialize_with_zeros(X.shape[0])
+    calls = []
+
+    def clip(w, step):
+        calls.append(step)
+        return np.clip(w, -0.01, 0.01)
+
+    params, _, _ = core.optimize(w0, b0, X, Y, num_iterations=7, prox=clip)
+    assert calls == [0.009] * 7
+    assert np.abs(params["w"]).max() <= 0.01
 
 
 def test_fit_intercept_false_keeps_b(random_problem):

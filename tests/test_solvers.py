@@ -397,7 +397,7 @@ def test_convergence_warning_iff_the_model_misses_tol(cancer, solver):
         grads, _ = core.propagate(
             est.coef_.T, float(est.intercept_[0]), X.T, Y, alpha=ALPHA
         )
-        missed = core.stationarity(est.coef_.T, grads, est.learning_rate_) > 1e-4
+        missed = max(np.abs(grads["dw"]).max(), abs(grads["db"])) > 1e-4
         warned = any(w.category is ConvergenceWarning for w in caught)
         assert warned == missed, (max_iter, warned, missed)
 

@@ -1,4 +1,4 @@
-"""The fused, blocked gradient; float32 end to end; sparse input; memory."""
+"""float32 end to end, sparse input never densified, and the memory of fit."""
 
 import tracemalloc
 import warnings
@@ -6,87 +6,11 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import gradient_problem, run_in_forked_child
+from helpers import gradient_problem
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener, core
-from sklearn_gd_logreg._gradient import (
-    MIN_BLOCKS,
-    block_size,
-    cache_bytes,
-    loss_and_gradient,
-)
 from sklearn_gd_logreg._step_size import lipschitz_constant
-
-
-def _reference(w, b, X, Y, s):
-    """The course's sums written plainly (textbook formulas, finite here)."""
-    Z = w.T @ X + b
-    if w.shape[1] == 1:
-        A = 1 / (1 + np.exp(-Z))
-        losses = -(Y * np.log(A) + (1 - Y) * np.log(1 - A))
-    else:
-        A = np.exp(Z) / np.exp(Z).sum(axis=0)
-        losses = -(Y * np.log(A)).sum(axis=0)
-    dZ = (A - Y) * s
-    return (losses * s).sum(), X @ dZ.T, dZ.sum(axis=1, keepdims=True)
-
-
-@pytest.mark.parametrize("K", [1, 3])
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize(("block", "n_threads"), [(1, 1), (7, 1), (64, 2), (50, 3)])
-def test_blocked_equals_unfused_to_1e_12(rng, K, weighted, block, n_threads):
-    w, b, X, Y = gradient_problem(rng, 30, 301, K)
-    s = rng.random(301) if weighted else None
-    whole = loss_and_gradient(w, b, X, Y, s, block=10**9, n_threads=1)
-    blocked = loss_and_gradient(w, b, X, Y, s, block=block, n_threads=n_threads)
-    for a, c in zip(blocked, whole, strict=True):
-        assert_allclose(a, c, rtol=1e-12, atol=0)
-    reference = _reference(w, b, X, Y, np.ones(301) if s is None else s)
-    for a, c in zip(whole, reference, strict=True):
-        assert_allclose(a, c, rtol=1e-12, atol=1e-14)
-
-
-def test_threads_give_the_same_bits_every_time(rng):
-    w, b, X, Y = gradient_problem(rng, 20, 4000, 1)
-    first = loss_and_gradient(w, b, X, Y, block=100, n_threads=2)
-    for _ in range(3):
-        again = loss_and_gradient(w, b, X, Y, block=100, n_threads=2)
-        assert first[0] == again[0]
-        assert_array_equal(first[1], again[1])
-
-
-def test_block_size_fills_three_quarters_of_the_level_2_cache():
-    X = np.zeros((200, 10))
-    block = block_size(X)
-    budget = cache_bytes() * 3 // 4
-    assert block * 200 * 8 <= budget < (block + 1) * 200 * 8
-    assert block_size(np.zeros((10**7, 3))) == 1  # a sample wider than the cache
-    Xs = sp.random(1000, 500, density=0.01, format="csc", random_state=0)
-    per_sample = (8 + Xs.indices.dtype.itemsize) * Xs.nnz / 500
-    assert block_size(Xs) == int(budget // per_sample)
-
-
-def test_propagate_on_large_data_is_blocked_exact_and_lean(rng):
-    """Enough samples for the blocked path: same numbers as one block, and
-    no temporary of X's size: only blocks and the scores ``Z`` (``K x m``)."""
-    n_x = 100
-    block = block_size(np.zeros((n_x, 1)))
-    m = (MIN_BLOCKS + 1) * block + 17
-    w, b, X, Y = gradient_problem(rng, n_x, m, 1)
-    tracemalloc.start()
-    grads, cost = core.propagate(w, b, X, Y, alpha=0.1)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    # A few block-sized temporaries per thread, the (n_x, K) sums, and Z and
-    # the losses (K x m each) for the loss; a (n_x, m) temporary would be
-    # X's size.
-    assert peak < 2.5 * m * 8 + 16 * block * 8 + 64 * n_x * 8 + 100_000
-    assert peak < 0.03 * X.nbytes
-    loss, XdZ, dZ = loss_and_gradient(w, b, X, Y, block=10**9, n_threads=1)
-    assert_allclose(cost, loss / m + 0.05 * np.vdot(w, w), rtol=1e-12)
-    assert_allclose(grads["dw"], XdZ / m + 0.1 * w, rtol=1e-12)
-    assert_allclose(grads["db"], dZ[0, 0] / m, rtol=1e-12)
 
 
 def _fit(X, y, **params):
@@ -199,12 +123,3 @@ def test_sparse_propagate_and_step_size_equal_dense(rng):
             lipschitz_constant(X.toarray(), n_outputs=3),
             rtol=1e-12,
         )
-
-
-def test_threads_work_in_a_forked_child(rng):
-    """The thread pool is per process: a forked child makes its own."""
-    w, b, X, Y = gradient_problem(rng, 20, 4000, 1)
-    expected = loss_and_gradient(w, b, X, Y, block=100, n_threads=2)[0]
-    run_in_forked_child(
-        lambda: loss_and_gradient(w, b, X, Y, block=100, n_threads=2)[0] == expected
-    )

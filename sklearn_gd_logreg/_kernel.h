@@ -1,0 +1,192 @@
+/* The twin's loops that the compiler cannot vectorise from Cython alone, for
+ * float and double data (all arithmetic past the dot products in double):
+ *
+ *   twin_dot, twin_axpy   one row's dot product with w, and g += a x;
+ *   twin_loss             a chunk of rows' losses and dz = s (a - y) from
+ *                         their scores, with an exp and a log written here
+ *                         as polynomials so that they vectorise (libm's do
+ *                         not: they cost about as much as reading the row).
+ *
+ * OpenMP's simd directive lets the compiler reorder the sums (it never does
+ * so for floats on its own); target_clones compiles each function for
+ * AVX-512, AVX2 and the x86-64 baseline, chosen when the module is loaded. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TWIN_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TWIN_CLONES
+#endif
+#define TWIN_CHUNK 64 /* rows per chunk, at most */
+
+static inline double twin_bits_to_double(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+static inline uint64_t twin_double_to_bits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+
+/* exp(x) for x <= 0, to about 1 ulp; 0 below -708 (where exp is subnormal).
+ * x = k ln2 + r, |r| <= ln2 / 2, exp(r) by its Taylor series to r^13. */
+static inline double twin_exp(double x) {
+    const double shifter = 6755399441055744.0; /* 1.5 * 2^52: rounds to integer */
+    double t = x * 1.4426950408889634 + shifter, k = t - shifter;
+    double r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600;
+    p = p * r + 1.0 / 39916800;
+    p = p * r + 1.0 / 3628800;
+    p = p * r + 1.0 / 362880;
+    p = p * r + 1.0 / 40320;
+    p = p * r + 1.0 / 5040;
+    p = p * r + 1.0 / 720;
+    p = p * r + 1.0 / 120;
+    p = p * r + 1.0 / 24;
+    p = p * r + 1.0 / 6;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    /* 2^k from k's bits in t's mantissa */
+    uint64_t two_k = (twin_double_to_bits(t) - twin_double_to_bits(shifter) + 1023) << 52;
+    double y = p * twin_bits_to_double(two_k);
+    return x < -708.0 ? 0.0 : y; /* keeps NaN */
+}
+
+/* log(t) for t >= 1 (NaN stays NaN): t = 2^e f, f in [sqrt(1/2), sqrt(2)),
+ * log f = 2 atanh(s), s = (f - 1) / (f + 1), |s| < 0.172, series to s^21. */
+static inline double twin_log(double t) {
+    const double shifter = 6755399441055744.0;
+    uint64_t bits = twin_double_to_bits(t);
+    uint64_t e = (bits >> 52) + twin_double_to_bits(shifter) - 1023;
+    double f = twin_bits_to_double((bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull);
+    double big = f > 1.4142135623730951 ? 1.0 : 0.0;
+    f = big > 0 ? 0.5 * f : f;
+    double ed = twin_bits_to_double(e) - shifter + big;
+    double s = (f - 1.0) / (f + 1.0), s2 = s * s, q = 1.0 / 21;
+    q = q * s2 + 1.0 / 19;
+    q = q * s2 + 1.0 / 17;
+    q = q * s2 + 1.0 / 15;
+    q = q * s2 + 1.0 / 13;
+    q = q * s2 + 1.0 / 11;
+    q = q * s2 + 1.0 / 9;
+    q = q * s2 + 1.0 / 7;
+    q = q * s2 + 1.0 / 5;
+    q = q * s2 + 1.0 / 3;
+    double y = ed * 6.93147180369123816490e-01 +
+               (2.0 * s + 2.0 * s * s2 * q + ed * 1.90821492927058770002e-10);
+    return t == t ? y : t;
+}
+
+/* log(1 + u) for u >= 0, exact for tiny u (the rounding of 1 + u
+ * corrected). */
+static inline double twin_log1p(double u) {
+    double t = 1.0 + u;
+    return twin_log(t) + (u - (t - 1.0)) / t;
+}
+
+/* Ask for the next chunk of rows while this one is computed: the hardware
+ * prefetcher alone follows four interleaved rows late (measured on 200 000 x
+ * 200 float64, one thread: 16.9 ms per pass without, 11.5 ms with). */
+static inline void twin_prefetch(const void *p, ptrdiff_t bytes) {
+    for (ptrdiff_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)p + b);
+}
+
+/* One sample of the sigmoid model: its loss log(1 + exp(z)) - y z, exact for
+ * a well-classified sample (no z - z rounding it away), times s; *z becomes
+ * dz = s (sigmoid(z) - y). */
+static inline double twin_sigmoid(double *z, double y, double s) {
+    double zr = *z, e = twin_exp(-fabs(zr)), inv = 1.0 / (1.0 + e);
+    *z = s * ((zr > 0 ? inv : e * inv) - y);
+    return s * (twin_log1p(e) + (zr > 0 ? (1.0 - y) * zr : -y * zr));
+}
+
+#define TWIN_LOOPS(REAL, SUFFIX)                                                \
+    /* z[r] = x_r . w for the `rows` (1 to 4) rows at x, `ld` apart: several   \
+     * rows at once keep several sums in flight and share the loads of w. */   \
+    TWIN_CLONES static void twin_dot_##SUFFIX(const REAL *x, ptrdiff_t ld,      \
+                                              ptrdiff_t rows, const REAL *w,    \
+                                              ptrdiff_t n, double *z) {         \
+        const REAL *x0 = x, *x1 = x + (rows > 1) * ld, *x2 = x + (rows > 2) * 2 * ld, \
+                   *x3 = x + (rows > 3) * 3 * ld;                               \
+        REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                    \
+        _Pragma("omp simd reduction(+ : s0, s1, s2, s3)")                       \
+        for (ptrdiff_t j = 0; j < n; j++) {                                     \
+            s0 += x0[j] * w[j];                                                 \
+            s1 += x1[j] * w[j];                                                 \
+            s2 += x2[j] * w[j];                                                 \
+            s3 += x3[j] * w[j];                                                 \
+        }                                                                       \
+        double s[4] = {s0, s1, s2, s3};                                         \
+        for (ptrdiff_t r = 0; r < rows; r++) z[r] += s[r];                      \
+    }                                                                           \
+    /* g += sum_r a[r] x_r over the `rows` (1 to 4) rows at x, `ld` apart. */  \
+    TWIN_CLONES static void twin_axpy_##SUFFIX(const double *a, const REAL *x,  \
+                                               ptrdiff_t ld, ptrdiff_t rows,    \
+                                               double *g, ptrdiff_t n) {        \
+        const REAL *x0 = x, *x1 = x + (rows > 1) * ld, *x2 = x + (rows > 2) * 2 * ld, \
+                   *x3 = x + (rows > 3) * 3 * ld;                               \
+        const REAL a0 = a[0], a1 = rows > 1 ? a[1] : 0, a2 = rows > 2 ? a[2] : 0, \
+                   a3 = rows > 3 ? a[3] : 0;                                    \
+        _Pragma("omp simd")                                                     \
+        for (ptrdiff_t j = 0; j < n; j++)                                       \
+            g[j] += (a0 * x0[j] + a1 * x1[j]) + (a2 * x2[j] + a3 * x3[j]);      \
+    }                                                                           \
+    /* The losses of `rows` rows, times their weights s (NULL: 1), summed; z  \
+     * (row r of class k at z[k * TWIN_CHUNK + r]) becomes dz, added into db;  \
+     * y[k * m + r] is the label of row r. As core's log_loss: the sigmoid's  \
+     * (K = 1) or log-sum-exp(z) - y . z (K >= 2), exact when well classified.\
+     */                                                                        \
+    TWIN_CLONES static double twin_loss_##SUFFIX(double *z, ptrdiff_t rows,     \
+                                                 ptrdiff_t K, const REAL *y,    \
+                                                 ptrdiff_t m, const REAL *s,    \
+                                                 double *db) {                  \
+        double loss = 0, sum = 0, top[TWIN_CHUNK], rest[TWIN_CHUNK];            \
+        double yz[TWIN_CHUNK], w[TWIN_CHUNK], arg[TWIN_CHUNK];                  \
+        for (ptrdiff_t r = 0; r < rows; r++) w[r] = s ? s[r] : 1.0;             \
+        if (K == 1) {                                                           \
+            _Pragma("omp simd reduction(+ : loss, sum)")                        \
+            for (ptrdiff_t r = 0; r < rows; r++) {                              \
+                loss += twin_sigmoid(z + r, y[r], w[r]);                        \
+                sum += z[r];                                                    \
+            }                                                                   \
+            db[0] += sum;                                                       \
+            return loss;                                                        \
+        }                                                                       \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                  \
+            top[r] = z[r];                                                      \
+            arg[r] = rest[r] = yz[r] = 0;                                       \
+        }                                                                       \
+        for (ptrdiff_t k = 1; k < K; k++)                                       \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t r = 0; r < rows; r++) {                              \
+                double zk = z[k * TWIN_CHUNK + r];                              \
+                arg[r] = zk > top[r] ? (double)k : arg[r];                      \
+                top[r] = zk > top[r] ? zk : top[r];                             \
+            }                                                                   \
+        /* log-sum-exp(z) = top + log1p(sum of the others' exp(z_k - top)) */   \
+        for (ptrdiff_t k = 0; k < K; k++)                                       \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t r = 0; r < rows; r++) {                              \
+                double zk = z[k * TWIN_CHUNK + r], e = twin_exp(zk - top[r]);   \
+                yz[r] += y[k * m + r] * zk;                                     \
+                z[k * TWIN_CHUNK + r] = e;                                      \
+                rest[r] += arg[r] == (double)k ? 0.0 : e;                       \
+            }                                                                   \
+        _Pragma("omp simd reduction(+ : loss)")                                 \
+        for (ptrdiff_t r = 0; r < rows; r++)                                    \
+            loss += w[r] * (twin_log1p(rest[r]) + (top[r] - yz[r]));            \
+        for (ptrdiff_t k = 0; k < K; k++) {                                     \
+            sum = 0;                                                            \
+            _Pragma("omp simd reduction(+ : sum)")                              \
+            for (ptrdiff_t r = 0; r < rows; r++) {                              \
+                double *zk = z + k * TWIN_CHUNK + r;                            \
+                *zk = w[r] * (*zk / (1.0 + rest[r]) - y[k * m + r]);            \
+                sum += *zk;                                                     \
+            }                                                                   \
+            db[k] += sum;                                                       \
+        }                                                                       \
+        return loss;                                                            \
+    }
+
+TWIN_LOOPS(float, f)
+TWIN_LOOPS(double, d)

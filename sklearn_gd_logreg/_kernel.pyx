@@ -1,0 +1,223 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: cdivision=True, initializedcheck=False
+"""The compiled twin of :func:`sklearn_gd_logreg.core.propagate`'s sums.
+
+For ``X`` in scikit-learn's layout (one sample per row), the sums over
+samples that ``propagate`` needs, in one pass over ``X``: per row, its
+scores ``z = W.T x + b``, its loss and ``dz = s (a - y)``, then the update
+``G += x dz.T`` while the row is still in the level-1 cache, so that ``X``
+comes from memory once. The rows are split into ``T`` contiguous ranges,
+one task each (an OpenMP ``prange`` over the tasks), each summed into its
+own float64 buffers; :mod:`sklearn_gd_logreg._twin` adds them in task
+order, so the result depends on ``T`` and never on timing. ``T = 1`` runs
+in the calling thread without OpenMP.
+"""
+
+cimport openmp
+from cython.parallel cimport prange
+from libc.math cimport exp, log, log1p
+from libc.stdlib cimport free, malloc
+
+ctypedef fused floating:
+    float
+    double
+
+ctypedef fused index_t:
+    int
+    long long
+
+cdef extern from "_kernel.h" nogil:
+    enum: TWIN_CHUNK
+    void twin_prefetch(const void *p, Py_ssize_t nbytes)
+    void twin_dot_f(const float *x, Py_ssize_t ld, Py_ssize_t rows,
+                    const float *w, Py_ssize_t n, double *z)
+    void twin_dot_d(const double *x, Py_ssize_t ld, Py_ssize_t rows,
+                    const double *w, Py_ssize_t n, double *z)
+    void twin_axpy_f(const double *a, const float *x, Py_ssize_t ld,
+                     Py_ssize_t rows, double *g, Py_ssize_t n)
+    void twin_axpy_d(const double *a, const double *x, Py_ssize_t ld,
+                     Py_ssize_t rows, double *g, Py_ssize_t n)
+    double twin_loss_f(double *z, Py_ssize_t rows, Py_ssize_t K, const float *y,
+                       Py_ssize_t m, const float *s, double *db)
+    double twin_loss_d(double *z, Py_ssize_t rows, Py_ssize_t K, const double *y,
+                       Py_ssize_t m, const double *s, double *db)
+
+
+def max_threads():
+    """OpenMP's thread limit for the calling thread (what threadpoolctl sets)."""
+    return openmp.omp_get_max_threads()
+
+
+cdef inline double _loss(double *z, Py_ssize_t rows, Py_ssize_t K,
+                         const floating *Y, Py_ssize_t m, const floating *sw,
+                         Py_ssize_t i, double *db) noexcept nogil:
+    """Loss of rows ``i:i + rows`` from their scores ``z``, which become dz."""
+    if floating is float:
+        return twin_loss_f(z, rows, K, Y + i, m, NULL if sw == NULL else sw + i, db)
+    return twin_loss_d(z, rows, K, Y + i, m, NULL if sw == NULL else sw + i, db)
+
+
+cdef double _dense_rows(
+    const floating *X, Py_ssize_t n, const floating *WT, const double *b,
+    Py_ssize_t K, const floating *Y, Py_ssize_t m, const floating *sw,
+    Py_ssize_t lo, Py_ssize_t hi, double *GT, double *db,
+) noexcept nogil:
+    """Rows ``lo:hi`` of dense ``X`` (``m x n``): their loss, summed and
+    returned; ``dz x`` added into ``GT`` (``K x n``), ``dz`` into ``db``.
+
+    A chunk of rows at a time, as many as fill 16 KiB (4 to TWIN_CHUNK):
+    their scores, their losses (vectorised across the rows), then their
+    updates while the rows are still in the level-1 cache."""
+    cdef double *z = <double *> malloc(K * TWIN_CHUNK * sizeof(double))
+    cdef double loss = 0.0
+    cdef const floating *x
+    cdef Py_ssize_t i, k, r, rows
+    cdef Py_ssize_t chunk = 16384 // max(1, n * <Py_ssize_t> sizeof(floating))
+    chunk = max(4, min(<Py_ssize_t> TWIN_CHUNK, chunk))
+    i = lo
+    while i < hi:
+        rows = min(chunk, hi - i)
+        twin_prefetch(X + (i + rows) * n, min(rows, hi - i - rows) * n * sizeof(floating))
+        for k in range(K):
+            for r in range(rows):
+                z[k * TWIN_CHUNK + r] = b[k]
+            for r in range(0, rows, 4):  # four rows at a time
+                x = X + (i + r) * n
+                if floating is float:
+                    twin_dot_f(x, n, min(4, rows - r), WT + k * n, n,
+                               z + k * TWIN_CHUNK + r)
+                else:
+                    twin_dot_d(x, n, min(4, rows - r), WT + k * n, n,
+                               z + k * TWIN_CHUNK + r)
+        loss += _loss(z, rows, K, Y, m, sw, i, db)
+        for k in range(K):
+            for r in range(0, rows, 4):
+                x = X + (i + r) * n
+                if floating is float:
+                    twin_axpy_f(z + k * TWIN_CHUNK + r, x, n, min(4, rows - r),
+                                GT + k * n, n)
+                else:
+                    twin_axpy_d(z + k * TWIN_CHUNK + r, x, n, min(4, rows - r),
+                                GT + k * n, n)
+        i += rows
+    free(z)
+    return loss
+
+
+cdef double _sparse_rows(
+    const floating *data, const index_t *indices, const index_t *indptr,
+    Py_ssize_t nnz, Py_ssize_t n, const floating *W, const double *b,
+    Py_ssize_t K, const floating *Y, Py_ssize_t m, const floating *sw,
+    Py_ssize_t lo, Py_ssize_t hi, double *G, double *db, int *bad,
+) noexcept nogil:
+    """As :func:`_dense_rows`, for CSR rows, with ``W`` and ``G`` ``n x K``
+    (a stored value reads and updates ``K`` contiguous weights). Each index
+    is checked where it is used (one out of range sets ``bad`` and stops the
+    task), so that nothing is read or written out of bounds, even if the
+    arrays change meanwhile."""
+    cdef double *z = <double *> malloc(K * TWIN_CHUNK * sizeof(double))
+    cdef double loss = 0.0, v
+    cdef Py_ssize_t i, j, k, p, r, rows, start, stop
+    i = lo
+    while i < hi:
+        rows = min(<Py_ssize_t> TWIN_CHUNK, hi - i)
+        for r in range(rows):
+            for k in range(K):
+                z[k * TWIN_CHUNK + r] = b[k]
+            start, stop = indptr[i + r], indptr[i + r + 1]
+            if not 0 <= start <= stop <= nnz:
+                bad[0] = 1
+                break
+            for p in range(start, stop):
+                j, v = indices[p], data[p]
+                if not 0 <= j < n:
+                    bad[0] = 1
+                    break
+                if K == 1:
+                    z[r] += v * W[j]
+                else:
+                    for k in range(K):
+                        z[k * TWIN_CHUNK + r] += v * W[j * K + k]
+        if bad[0]:
+            break
+        loss += _loss(z, rows, K, Y, m, sw, i, db)
+        for r in range(rows):
+            start, stop = indptr[i + r], indptr[i + r + 1]
+            if not 0 <= start <= stop <= nnz:
+                bad[0] = 1
+                break
+            for p in range(start, stop):
+                j, v = indices[p], data[p]
+                if not 0 <= j < n:
+                    bad[0] = 1
+                    break
+                if K == 1:
+                    G[j] += v * z[r]
+                else:
+                    for k in range(K):
+                        G[j * K + k] += v * z[k * TWIN_CHUNK + r]
+        if bad[0]:
+            break
+        i += rows
+    free(z)
+    return loss
+
+
+def dense(
+    const floating[:, ::1] X, const floating[:, ::1] WT, const double[::1] b,
+    const floating[:, ::1] Y, const floating[::1] sw,
+    double[:, :, ::1] G, double[:, ::1] db, double[::1] loss,
+):
+    """Sums over the rows of ``X`` (``m x n``), split into ``T = len(loss)``
+    tasks: task ``t`` takes rows ``t m / T`` to ``(t + 1) m / T`` into
+    ``loss[t]``, ``G[t]`` and ``db[t]`` (``K``), which must be
+    zeros. ``WT`` and ``G[t]`` are ``K x n``, ``Y`` is ``K x m``, ``sw`` is
+    ``m`` or None."""
+    cdef Py_ssize_t T = loss.shape[0], m = X.shape[0], n = X.shape[1]
+    cdef Py_ssize_t K = WT.shape[0], t
+    cdef const floating *s = NULL if sw is None else &sw[0]
+    if m == 0:
+        return
+    with nogil:
+        if T == 1:
+            loss[0] = _dense_rows(&X[0, 0], n, &WT[0, 0], &b[0], K, &Y[0, 0], m,
+                                  s, 0, m, &G[0, 0, 0], &db[0, 0])
+        else:
+            for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+                loss[t] = _dense_rows(
+                    &X[0, 0], n, &WT[0, 0], &b[0], K, &Y[0, 0], m, s,
+                    t * m // T, (t + 1) * m // T, &G[t, 0, 0], &db[t, 0],
+                )
+
+
+def sparse(
+    const floating[::1] data, const index_t[::1] indices,
+    const index_t[::1] indptr, Py_ssize_t n,
+    const floating[:, ::1] W, const double[::1] b,
+    const floating[:, ::1] Y, const floating[::1] sw,
+    double[:, :, ::1] G, double[:, ::1] db, double[::1] loss,
+):
+    """:func:`dense` for CSR rows (``n`` columns), with ``W`` and ``G[t]``
+    ``n x K``; returns ``False`` if an
+    index or ``indptr`` was out of range (the sums are then meaningless)."""
+    cdef Py_ssize_t T = loss.shape[0], m = indptr.shape[0] - 1
+    cdef Py_ssize_t nnz = data.shape[0], K = W.shape[1], t
+    cdef const floating *s = NULL if sw is None else &sw[0]
+    cdef int bad = 0
+    if m <= 0:
+        return True
+    if indices.shape[0] < nnz or Y.shape[1] != m:
+        return False
+    with nogil:
+        if T == 1:
+            loss[0] = _sparse_rows(&data[0], &indices[0], &indptr[0], nnz, n,
+                                   &W[0, 0], &b[0], K, &Y[0, 0], m, s, 0, m,
+                                   &G[0, 0, 0], &db[0, 0], &bad)
+        else:
+            for t in prange(T, schedule="static", chunksize=1, num_threads=T):
+                loss[t] = _sparse_rows(
+                    &data[0], &indices[0], &indptr[0], nnz, n, &W[0, 0], &b[0],
+                    K, &Y[0, 0], m, s, t * m // T, (t + 1) * m // T,
+                    &G[t, 0, 0], &db[t, 0], &bad,
+                )
+    return not bad

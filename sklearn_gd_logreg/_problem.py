@@ -1,0 +1,95 @@
+"""The problem one fit solves, built once per fit: data, labels, weights,
+penalty and ``fit_intercept``, and the objective's value and gradient.
+
+It minimises ``F(w, b) = f(w, b) + penalty.nonsmooth(w)``, with ``f`` the
+weighted mean log-loss plus the L2 part of the penalty, whose gradient
+:func:`sklearn_gd_logreg.core.propagate` computes. Solvers see only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sklearn_gd_logreg import core
+from sklearn_gd_logreg._penalties import Penalty
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Minimise ``f(w, b) + penalty.nonsmooth(w)`` over ``w`` (and ``b``).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_x, m)
+        Data in the core's layout (one sample per column).
+    Y : ndarray of shape (K, m)
+        0/1 labels (``K = 1``) or one-hot.
+    sample_weight : ndarray of shape (m,)
+        Non-negative weights, with a positive sum.
+    penalty : Penalty
+    fit_intercept : bool
+        ``False``: ``b`` is fixed (its gradient is reported as 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg._penalties import Penalty
+    >>> from sklearn_gd_logreg._problem import Problem
+    >>> X, Y = np.array([[1.0, -1.0]]), np.array([[1.0, 0.0]])
+    >>> problem = Problem(X, Y, np.ones(2), Penalty(0.0, 0.0), True)
+    >>> f, grads = problem.loss_and_grad(np.zeros((1, 1)), 0.0)
+    >>> round(f, 6), grads["dw"].ravel(), grads["db"]
+    (0.693147, array([-0.5]), 0.0)
+    """
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray
+    penalty: Penalty
+    fit_intercept: bool
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[1]
+
+    def loss_and_grad(self, w, b):
+        """``f(w, b)`` and ``{"dw", "db"}``, its gradient."""
+        grads, f = core.propagate(
+            w,
+            b,
+            self.X,
+            self.Y,
+            sample_weight=self.sample_weight,
+            alpha=self.penalty.l2,
+        )
+        if not self.fit_intercept:
+            grads["db"] = np.zeros_like(grads["db"])
+        return f, grads
+
+    def value(self, w, b) -> float:
+        """The whole objective ``F(w, b)``."""
+        return self.loss_and_grad(w, b)[0] + self.penalty.nonsmooth(w)
+
+    def optimality(self, w, grads, step: float) -> float:
+        """0 exactly at the minimum: the penalty's measure for ``w``, and
+        ``|db|`` for ``b`` when it is fitted."""
+        largest = self.penalty.optimality(w, grads["dw"], step)
+        if self.fit_intercept:
+            largest = max(largest, float(np.max(np.abs(grads["db"]))))
+        return largest
+
+    def subset(self, index) -> Problem:
+        """The unpenalised loss on the samples ``index`` (a mini-batch, or a
+        validation set)."""
+        return Problem(
+            self.X[:, index],
+            self.Y[:, index],
+            self.sample_weight[index],
+            NO_PENALTY,
+            self.fit_intercept,
+        )
+
+
+NO_PENALTY = Penalty(0.0, 0.0)

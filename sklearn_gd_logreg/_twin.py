@@ -1,0 +1,129 @@
+"""When the compiled twin computes :func:`~sklearn_gd_logreg.core.propagate`'s
+sums, and on how many threads.
+
+The twin (``_kernel.pyx``) reads ``X`` in place when each sample's values
+are contiguous: dense ``X`` of shape ``(n_x, m)`` whose transpose is
+C-contiguous (``fit`` passes the view ``X.T`` of scikit-learn's C-ordered
+rows), or sparse ``X`` in CSC format (the transpose of scikit-learn's CSR),
+float32 or float64, with ``w`` of ``X``'s dtype. Other layouts run
+``propagate``'s NumPy code.
+
+Threads: each extra one must earn its start and the float64 buffer of
+``n_x * K`` sums it fills and that is then added to the others. So a pass of
+``work`` multiply-adds (stored values times ``K``) runs on ``work // (MIN_WORK
++ REDUCE * n_x * K)`` threads, at most the CPU cores this process may use,
+``OMP_NUM_THREADS`` (read at each call) and OpenMP's own limit for the
+calling thread (which ``threadpoolctl.threadpool_limits`` sets).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import scipy.sparse as sp
+
+from sklearn_gd_logreg import _kernel
+
+__all__ = ["n_threads", "reads", "sums"]
+
+# Measured on the 2-core development machine (benchmarks/README.md): a second
+# thread pays from about 1/4 M multiply-adds per thread, and adding up a
+# buffer costs about 8 multiply-adds per value.
+MIN_WORK = 1 << 18
+REDUCE = 8
+_REALS = (np.dtype(np.float32), np.dtype(np.float64))
+_INDICES = (np.dtype(np.int32), np.dtype(np.int64))
+_forked = False  # a forked child's OpenMP may wait forever on the parent's threads
+
+
+def _after_fork() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def reads(w, X) -> bool:
+    """Whether the twin reads ``X`` (``(n_x, m)``) in place, for ``w``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg._twin import reads
+    >>> X = np.ones((5, 3))  # scikit-learn's layout: 5 samples as rows
+    >>> reads(np.zeros((3, 1)), X.T)  # the view fit passes to the core
+    True
+    >>> reads(np.zeros((3, 1)), np.ascontiguousarray(X.T))  # samples strided
+    False
+    """
+    if X.dtype not in _REALS or w.dtype != X.dtype:
+        return False
+    if sp.issparse(X):
+        return X.format == "csc" and X.indices.dtype == X.indptr.dtype in _INDICES
+    return isinstance(X, np.ndarray) and X.T.flags.c_contiguous and X.flags.aligned
+
+
+def n_threads(work: int, reduction: int) -> int:
+    """Threads for a pass of ``work`` multiply-adds into ``reduction`` sums."""
+    limit = min(_kernel.max_threads(), len(os.sched_getaffinity(0)))
+    setting = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if setting.isdigit() and int(setting) > 0:
+        limit = min(limit, int(setting))
+    if _forked:
+        return 1
+    return max(1, min(limit, work // (MIN_WORK + REDUCE * reduction)))
+
+
+def sums(w, b, X, Y, sample_weight=None):
+    """``propagate``'s sums by the twin, for ``reads(w, X)``.
+
+    Returns
+    -------
+    loss : float
+        ``sum_i s_i loss_i``.
+    XdZ : ndarray of shape (n_x, K), of ``X``'s dtype
+        ``X (s * (A - Y)).T``.
+    dZ : ndarray of shape (K, 1)
+        ``sum_i s_i (A_i - Y_i)``.
+    """
+    (n_x, m), K, dtype = X.shape, w.shape[1], X.dtype
+    if w.shape[0] != n_x or Y.shape != (K, m):
+        raise ValueError(
+            f"w and Y must have shapes ({n_x}, K) and (K, {m}) for X of shape "
+            f"{X.shape}; got {w.shape} and {Y.shape}."
+        )
+    if sample_weight is not None and np.shape(sample_weight) != (m,):
+        raise ValueError(f"sample_weight must have shape ({m},).")
+    bias = np.broadcast_to(np.asarray(b, dtype=np.float64).reshape(-1), (K,))
+    Y = np.require(Y, dtype, "CA")
+    if sample_weight is not None:
+        sample_weight = np.require(sample_weight, dtype, "CA")
+    sparse = sp.issparse(X)
+    T = n_threads((X.nnz if sparse else X.size) * K, n_x * K)
+    # Dense rows meet w class by class (K x n_x: a dot product per class);
+    # a sparse row's stored value meets the K weights of its feature (n_x x K).
+    shape = (T, n_x, K) if sparse else (T, K, n_x)
+    G, db, loss = np.zeros(shape), np.zeros((T, K)), np.zeros(T)
+    W = np.require(w if sparse else w.T, requirements="CA")  # no copy if K = 1
+    args = (W, np.ascontiguousarray(bias), Y, sample_weight, G, db, loss)
+    if not sparse:
+        _kernel.dense(X.T, *args)
+    else:
+        data, indices, indptr = (
+            np.require(a, requirements="CA") for a in (X.data, X.indices, X.indptr)
+        )
+        if len(indptr) != m + 1 or not _kernel.sparse(
+            data, indices, indptr, n_x, *args
+        ):
+            raise ValueError(
+                "X: the sparse matrix's indices or indptr are out of range for "
+                f"its shape {X.shape}; its structure is corrupted."
+            )
+    for t in range(1, T):  # in task order: the same bits on every run
+        G[0] += G[t]
+        db[0] += db[t]
+    XdZ = G[0] if sparse else G[0].T
+    return float(loss.sum()), XdZ.astype(dtype, copy=False), db[0].reshape(K, 1)
