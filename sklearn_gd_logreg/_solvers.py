@@ -124,12 +124,12 @@ def nesterov(
                 # convexity, <g(x_new) - g(y), d> <= |d|^2 / (2 step) implies
                 # f(x_new) <= f(y) + <g(y), d> + |d|^2 / (2 step), and unlike
                 # that test it does not subtract nearly equal values of f.
-                curvature = np.vdot(g_new["dw"] - g_y["dw"], d_w) + np.vdot(
+                curvature = _dot(g_new["dw"] - g_y["dw"], d_w) + _dot(
                     np.subtract(g_new["db"], g_y["db"]), d_b
                 )
                 # A step whose scores overflow has no finite f: halve it too.
                 if np.isfinite(f_new) and curvature <= (
-                    np.vdot(d_w, d_w) + np.vdot(d_b, d_b)
+                    _dot(d_w, d_w) + _dot(d_b, d_b)
                 ) / (2 * step):
                     break
                 step /= 2
@@ -139,7 +139,7 @@ def nesterov(
             curve.append(F_new)
             if verbose and k % 100 == 0:
                 core.show_cost(k, F_new)
-            disagree = np.vdot(y_w - new_w, new_w - x_w) + np.vdot(
+            disagree = _dot(y_w - new_w, new_w - x_w) + _dot(
                 np.subtract(y_b, new_b), np.subtract(new_b, x_b)
             )
             if F_new > F_x or disagree > 0:
@@ -245,6 +245,15 @@ def sgd(
     return Result(
         w, b, len(curve), curve, converged, learning_rate, epochs_seen, scores
     )
+
+
+def _dot(a, b) -> float:
+    """The inner product of two parameter arrays, without BLAS: OpenBLAS
+    threads even a vector's dot product from 10 000 entries on, and its
+    threads then spin against the twin's (measured: 300 iterations of
+    "nesterov" on the 209 x 12 288 images took 4.4 s with np.vdot, 0.3 s
+    without)."""
+    return float(np.multiply(a, b).sum())
 
 
 SOLVERS = {"gd": gd, "nesterov": nesterov, "sgd": sgd}

@@ -230,3 +230,24 @@ def test_a_forked_child_computes_on_one_thread_without_hanging(rng):
             and np.isclose(_twin.sums(w, b, X, Y)[0], expected, rtol=1e-12)
         )
     )
+
+
+def test_fit_leaves_the_thread_settings_as_it_found_them(rng):
+    from threadpoolctl import threadpool_info
+
+    from sklearn_gd_logreg import GDLogisticRegression
+
+    X = rng.normal(size=(300, 20))
+    y = (X[:, 0] > 0).astype(int)
+
+    def threads():
+        return sorted((i["filepath"], i["num_threads"]) for i in threadpool_info())
+
+    before = threads()
+    GDLogisticRegression(max_iter=20, tol=0.0).fit(X, y)
+    assert threads() == before
+    with threadpool_limits(1):  # the user's limit holds through the fit
+        limited = threads()
+        GDLogisticRegression(max_iter=20, tol=0.0).fit(X, y)
+        assert threads() == limited
+    assert threads() == before
