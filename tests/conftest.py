@@ -8,6 +8,8 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris
+from sklearn.preprocessing import StandardScaler
 
 # Hypothesis profiles for the property-based tests (tests/README.md).
 # "ci", the default: a fixed number of examples from a fixed seed
@@ -37,3 +39,25 @@ settings.load_profile("ci")
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# Data sets shared by the test modules (each loaded once per run).
+@pytest.fixture(scope="session")
+def cancer():
+    """Breast cancer, standardised: 569 x 30, two classes."""
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def iris():
+    """Iris, standardised: 150 x 4, three classes."""
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The first 360 8x8 digit images (pixels 0..16) and their labels."""
+    digits = load_digits()
+    return digits.images[:360], digits.target[:360]

@@ -3,7 +3,12 @@
 import runpy
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_convergence.py"
+
+
+pytestmark = pytest.mark.slow  # its own CI step: python -m pytest -m slow
 
 
 def test_bench_convergence_quick(capsys):

@@ -10,8 +10,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_speed.py"
+
+
+pytestmark = pytest.mark.slow  # its own CI step: python -m pytest -m slow
 
 
 def test_bench_speed_quick_runs_and_reports_everything(tmp_path):

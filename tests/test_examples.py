@@ -4,8 +4,12 @@ import runpy
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+pytestmark = pytest.mark.slow  # its own CI step: python -m pytest -m slow
 
 
 def run_example(name, tmp_path):

@@ -10,7 +10,7 @@ import sklearn
 from joblib import parallel_config
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -25,12 +25,6 @@ SCORES = [
     "split2_test_score",
     "mean_train_score",
 ]
-
-
-@pytest.fixture(scope="module")
-def digits():
-    digits = load_digits()
-    return digits.images[:360], digits.target[:360]
 
 
 def search(n_jobs):

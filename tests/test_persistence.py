@@ -12,19 +12,12 @@ import sklearn
 import sklearn.base
 import skops.io as sio
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.pipeline import Pipeline
 
 from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-@pytest.fixture(scope="module")
-def digits():
-    digits = load_digits()
-    return digits.images[:300], digits.target[:300]
 
 
 @pytest.fixture(scope="module")

@@ -37,12 +37,6 @@ def reference(penalty, n_samples, l1_ratio=0.5):
 
 
 @pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
 def cancer_references(cancer):
     X, y = cancer
     return {p: reference(p, len(y)).fit(X, y) for p in ("l2", "l1", "elasticnet")}
