@@ -104,6 +104,37 @@ cdef double _dense_rows(
     return loss
 
 
+cdef inline bint _sparse_row(
+    const floating *data, const index_t *indices, const index_t *indptr,
+    Py_ssize_t i, Py_ssize_t nnz, Py_ssize_t n, Py_ssize_t K,
+    const floating *W, double *G, double *z,
+) noexcept nogil:
+    """CSR row ``i`` meets the weights: ``z[k * TWIN_CHUNK] += x . W[:, k]``
+    (``G`` NULL), or ``G[:, k] += z[k * TWIN_CHUNK] x``. Returns ``False``,
+    having touched nothing out of bounds, if an index or ``indptr`` is out of
+    range: each is checked where it is used, as the arrays may change."""
+    cdef Py_ssize_t start = indptr[i], stop = indptr[i + 1], j, k, p
+    cdef double v
+    if not 0 <= start <= stop <= nnz:
+        return False
+    for p in range(start, stop):
+        j, v = indices[p], data[p]
+        if not 0 <= j < n:
+            return False
+        if K == 1:  # the common case, without the loop over classes
+            if G == NULL:
+                z[0] += v * W[j]
+            else:
+                G[j] += v * z[0]
+            continue
+        for k in range(K):
+            if G == NULL:
+                z[k * TWIN_CHUNK] += v * W[j * K + k]
+            else:
+                G[j * K + k] += v * z[k * TWIN_CHUNK]
+    return True
+
+
 cdef double _sparse_rows(
     const floating *data, const index_t *indices, const index_t *indptr,
     Py_ssize_t nnz, Py_ssize_t n, const floating *W, const double *b,
@@ -111,53 +142,26 @@ cdef double _sparse_rows(
     Py_ssize_t lo, Py_ssize_t hi, double *G, double *db, int *bad,
 ) noexcept nogil:
     """As :func:`_dense_rows`, for CSR rows, with ``W`` and ``G`` ``n x K``
-    (a stored value reads and updates ``K`` contiguous weights). Each index
-    is checked where it is used (one out of range sets ``bad`` and stops the
-    task), so that nothing is read or written out of bounds, even if the
-    arrays change meanwhile."""
+    (a stored value reads and updates ``K`` contiguous weights). A row out of
+    range sets ``bad`` and stops the task."""
     cdef double *z = <double *> malloc(K * TWIN_CHUNK * sizeof(double))
-    cdef double loss = 0.0, v
-    cdef Py_ssize_t i, j, k, p, r, rows, start, stop
-    i = lo
-    while i < hi:
+    cdef double loss = 0.0
+    cdef Py_ssize_t i = lo, k, r, rows
+    while i < hi and not bad[0]:
         rows = min(<Py_ssize_t> TWIN_CHUNK, hi - i)
         for r in range(rows):
             for k in range(K):
                 z[k * TWIN_CHUNK + r] = b[k]
-            start, stop = indptr[i + r], indptr[i + r + 1]
-            if not 0 <= start <= stop <= nnz:
+            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, NULL,
+                               z + r):
                 bad[0] = 1
-                break
-            for p in range(start, stop):
-                j, v = indices[p], data[p]
-                if not 0 <= j < n:
-                    bad[0] = 1
-                    break
-                if K == 1:
-                    z[r] += v * W[j]
-                else:
-                    for k in range(K):
-                        z[k * TWIN_CHUNK + r] += v * W[j * K + k]
         if bad[0]:
             break
         loss += _loss(z, rows, K, Y, m, sw, i, db)
         for r in range(rows):
-            start, stop = indptr[i + r], indptr[i + r + 1]
-            if not 0 <= start <= stop <= nnz:
+            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G,
+                               z + r):
                 bad[0] = 1
-                break
-            for p in range(start, stop):
-                j, v = indices[p], data[p]
-                if not 0 <= j < n:
-                    bad[0] = 1
-                    break
-                if K == 1:
-                    G[j] += v * z[r]
-                else:
-                    for k in range(K):
-                        G[j * K + k] += v * z[k * TWIN_CHUNK + r]
-        if bad[0]:
-            break
         i += rows
     free(z)
     return loss
