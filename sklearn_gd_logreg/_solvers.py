@@ -44,16 +44,15 @@ def gd(problem: Problem, w, b, *, learning_rate, max_iter, tol, verbose) -> Resu
     """The course's gradient descent (ISTA when the penalty has an L1 part),
     stopping when ``problem.optimality <= tol``."""
     curve: list[float] = []
-    stopped = []
+    converged = False
 
     def record(i, w, b, f, grads):
+        nonlocal converged
         curve.append(f + problem.penalty.nonsmooth(w))
         if verbose and i % 100 == 0:
             core.show_cost(i, curve[-1])
-        if problem.optimality(w, grads, learning_rate) <= tol:
-            stopped.append(i)
-            return True
-        return False
+        converged = problem.optimality(w, grads, learning_rate) <= tol
+        return converged
 
     params, _, _ = core.optimize(
         w,
@@ -70,7 +69,6 @@ def gd(problem: Problem, w, b, *, learning_rate, max_iter, tol, verbose) -> Resu
         callback=record,
     )
     w, b = params["w"], params["b"]
-    converged = bool(stopped)
     if not converged:  # did the last step land on the minimum?
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             f, grads = problem.loss_and_grad(w, b)
@@ -134,7 +132,7 @@ def nesterov(
                     break
                 step /= 2
                 if step < 1e-30 * learning_rate:
-                    core.check_finite(math.inf, learning_rate, k)
+                    core.diverged(learning_rate, k)
             F_new = f_new + penalty.nonsmooth(new_w)
             curve.append(F_new)
             if verbose and k % 100 == 0:

@@ -62,19 +62,31 @@ def reads(w, X) -> bool:
     if X.dtype not in _REALS or w.dtype != X.dtype:
         return False
     if sp.issparse(X):
-        return X.format == "csc" and X.indices.dtype == X.indptr.dtype in _INDICES
+        return (
+            X.format == "csc"
+            and X.indices.dtype in _INDICES
+            and X.indptr.dtype == X.indices.dtype
+        )
     return isinstance(X, np.ndarray) and X.T.flags.c_contiguous and X.flags.aligned
 
 
 def n_threads(work: int, reduction: int) -> int:
     """Threads for a pass of ``work`` multiply-adds into ``reduction`` sums."""
-    limit = min(_kernel.max_threads(), len(os.sched_getaffinity(0)))
+    limit = min(_kernel.max_threads(), _cpus())
     setting = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if setting.isdigit() and int(setting) > 0:
         limit = min(limit, int(setting))
     if _forked:
         return 1
     return max(1, min(limit, work // (MIN_WORK + REDUCE * reduction)))
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (all of them where that is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def sums(w, b, X, Y, sample_weight=None):
@@ -97,7 +109,8 @@ def sums(w, b, X, Y, sample_weight=None):
         )
     if sample_weight is not None and np.shape(sample_weight) != (m,):
         raise ValueError(f"sample_weight must have shape ({m},).")
-    bias = np.broadcast_to(np.asarray(b, dtype=np.float64).reshape(-1), (K,))
+    bias = np.empty(K)
+    bias[:] = np.asarray(b, dtype=np.float64).reshape(-1)  # a float b: each k
     Y = np.require(Y, dtype, "CA")
     if sample_weight is not None:
         sample_weight = np.require(sample_weight, dtype, "CA")
@@ -108,7 +121,7 @@ def sums(w, b, X, Y, sample_weight=None):
     shape = (T, n_x, K) if sparse else (T, K, n_x)
     G, db, loss = np.zeros(shape), np.zeros((T, K)), np.zeros(T)
     W = np.require(w if sparse else w.T, requirements="CA")  # no copy if K = 1
-    args = (W, np.ascontiguousarray(bias), Y, sample_weight, G, db, loss)
+    args = (W, bias, Y, sample_weight, G, db, loss)
     if not sparse:
         _kernel.dense(X.T, *args)
     else:

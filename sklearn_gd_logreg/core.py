@@ -343,7 +343,8 @@ def optimize(
                 w = prox(w, learning_rate)
             if fit_intercept:
                 b = b - learning_rate * grads["db"]
-        check_finite(np.sum(w) + np.sum(b), learning_rate, num_iterations - 1)
+        check_finite(w, learning_rate, num_iterations - 1)
+        check_finite(b, learning_rate, num_iterations - 1)
     return {"w": w, "b": b}, grads, costs
 
 
@@ -397,13 +398,18 @@ def show_cost(i: int, cost: float) -> None:
     print(f"Cost after iteration {i}: {cost:f}")
 
 
-def check_finite(value: float, learning_rate: float, iteration: int) -> None:
-    """Raise the divergence error unless ``value`` (a cost, or a sum of the
-    parameters) is finite: the one place where divergence is reported."""
-    if not np.isfinite(value):
-        raise ValueError(
-            f"Gradient descent diverged at iteration {iteration}: the cost or "
-            f"the weights are no longer finite with learning_rate="
-            f"{learning_rate!r}. Use a smaller learning_rate, "
-            "learning_rate='auto', or scale the features."
-        )
+def check_finite(value, learning_rate: float, iteration: int) -> None:
+    """Report divergence (:func:`diverged`) unless ``value``, a cost or the
+    parameters, is finite everywhere."""
+    if not np.all(np.isfinite(value)):
+        diverged(learning_rate, iteration)
+
+
+def diverged(learning_rate: float, iteration: int):
+    """Raise the divergence error: the one place where it is worded."""
+    raise ValueError(
+        f"Gradient descent diverged at iteration {iteration}: the cost or "
+        f"the weights are no longer finite with learning_rate="
+        f"{learning_rate!r}. Use a smaller learning_rate, "
+        "learning_rate='auto', or scale the features."
+    )
