@@ -182,7 +182,12 @@ def time_side_by_side(
     by round; each round runs ``iterations`` iterations of each. ``pause``
     seconds before each run let the BLAS threads of the previous one stop
     spinning (OpenBLAS's threads busy-wait ~0.1 s after a call), so that no
-    run pays for the one before it."""
+    run pays for the one before it; then at least 20 ms of untimed
+    iterations wake the run's own threads: on this VM a second CPU idle for
+    about half a second or more takes milliseconds to come back (measured on
+    the images, the first gradients after a 0.2-1 s pause: 7.2, 4.1, then
+    0.3-0.4 ms), so that each run measures the steady cost of an
+    iteration, not the hypervisor's."""
     for f in functions.values():  # warm up
         f(1)
     times = {name: [] for name in functions}
@@ -190,6 +195,9 @@ def time_side_by_side(
     for _ in range(repeats):
         for name, f in functions.items():
             time.sleep(pause)
+            awake = time.perf_counter() + 0.02
+            while time.perf_counter() < awake:
+                f(1)
             t0, c0 = time.perf_counter(), time.process_time()
             f(iterations)
             times[name].append((time.perf_counter() - t0) / iterations)

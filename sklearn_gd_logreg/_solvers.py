@@ -246,12 +246,12 @@ def sgd(
 
 
 def _dot(a, b) -> float:
-    """The inner product of two parameter arrays, without BLAS: OpenBLAS
-    threads even a vector's dot product from 10 000 entries on, and its
-    threads then spin against the twin's (measured: 300 iterations of
-    "nesterov" on the 209 x 12 288 images took 4.4 s with np.vdot, 0.3 s
-    without)."""
-    return float(np.multiply(a, b).sum())
+    """The inner product of two parameter arrays (or floats), without BLAS
+    and without a temporary: OpenBLAS threads even a vector's dot product
+    from 10 000 entries on, and its threads then spin against the twin's
+    (measured: 300 iterations of "nesterov" on the 209 x 12 288 images took
+    4.4 s with np.vdot, 0.3 s without)."""
+    return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
 
 
 SOLVERS = {"gd": gd, "nesterov": nesterov, "sgd": sgd}

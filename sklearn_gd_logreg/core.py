@@ -234,7 +234,7 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
         dZ = s * (A - Y)  # backward
         XdZ = X @ dZ.T
         dZ = dZ.sum(axis=1, keepdims=True)
-    cost = loss / S + alpha / 2 * np.sum(w * w)
+    cost = loss / S + alpha / 2 * np.einsum("ij,ij->", w, w)  # ||w||^2
     dw = XdZ / S + alpha * w
     db = dZ / S
     return {"dw": dw, "db": float(db[0, 0]) if np.ndim(b) == 0 else db}, float(cost)
