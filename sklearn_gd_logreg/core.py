@@ -234,9 +234,10 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
         dZ = s * (A - Y)  # backward
         XdZ = X @ dZ.T
         dZ = dZ.sum(axis=1, keepdims=True)
-    cost = loss / S + alpha / 2 * np.einsum("ij,ij->", w, w)  # ||w||^2
-    dw = XdZ / S + alpha * w
-    db = dZ / S
+    cost, dw, db = loss / S, XdZ / S, dZ / S
+    if alpha:  # the L2 penalty: alpha/2 ||w||^2 and its gradient alpha w
+        cost = cost + alpha / 2 * np.einsum("ij,ij->", w, w)
+        dw += alpha * w
     return {"dw": dw, "db": float(db[0, 0]) if np.ndim(b) == 0 else db}, float(cost)
 
 
