@@ -114,7 +114,7 @@ cdef inline bint _sparse_row(
     having touched nothing out of bounds, if an index or ``indptr`` is out of
     range: each is checked where it is used, as the arrays may change."""
     cdef Py_ssize_t start = indptr[i], stop = indptr[i + 1], j, k, p
-    cdef double v
+    cdef double v, dot = 0.0, dz = z[0]  # in registers, not through z
     if not 0 <= start <= stop <= nnz:
         return False
     for p in range(start, stop):
@@ -123,15 +123,17 @@ cdef inline bint _sparse_row(
             return False
         if K == 1:  # the common case, without the loop over classes
             if G == NULL:
-                z[0] += v * W[j]
+                dot += v * W[j]
             else:
-                G[j] += v * z[0]
+                G[j] += v * dz
             continue
         for k in range(K):
             if G == NULL:
                 z[k * TWIN_CHUNK] += v * W[j * K + k]
             else:
                 G[j * K + k] += v * z[k * TWIN_CHUNK]
+    if K == 1 and G == NULL:
+        z[0] += dot
     return True
 
 
