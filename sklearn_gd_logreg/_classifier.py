@@ -3,46 +3,39 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import log_expit, log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
 from threadpoolctl import threadpool_limits
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._inputs import (
+    FLOATS,
+    check_classes,
+    early_stopping_split,
+    fit_sample_weight,
+    one_hot,
+    validate,
+)
 from sklearn_gd_logreg._penalties import make_penalty
+from sklearn_gd_logreg._prediction import LinearPredictionMixin
 from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._solvers import SOLVERS
 from sklearn_gd_logreg._step_size import auto_learning_rate
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
-_FLOATS = [np.float64, np.float32]
-# scikit-learn >= 1.7 refuses all-zero weights itself, in words that do not
-# name sample_weight; ours do. (1.6 has neither the check nor the option.)
-_ALLOW_ZERO_WEIGHTS = (
-    {"allow_all_zero_weights": True}
-    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
-    else {}
-)
 
-
-class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
+class GDLogisticRegression(
+    SklearnVersionMixin, LinearPredictionMixin, ClassifierMixin, BaseEstimator
+):
     """Logistic regression trained by gradient descent.
 
     The course's algorithm (:mod:`sklearn_gd_logreg.core`) behind the
@@ -310,20 +303,20 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         epoch of ``"sgd"``, continuing the model and its shuffles)."""
         fitted = hasattr(self, "coef_")
         first = not fitted if incremental else not (fitted and self.warm_start)
-        dtype = self.coef_.dtype if incremental and fitted else _FLOATS
-        X, y = _validate_data(self, X, y, dtype=dtype, reset=first or not incremental)
+        dtype = self.coef_.dtype if incremental and fitted else FLOATS
+        X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
         check_classification_targets(y)
-        classes, y_index = self._classes(y, classes, first, incremental)
+        classes, y_index = check_classes(self, y, classes, first, incremental)
         if not first and X.shape[1] != self.coef_.shape[1]:
             raise ValueError(
                 f"warm_start=True, but X has {X.shape[1]} features while the "
                 f"fitted model has {self.coef_.shape[1]}; set warm_start=False "
                 "to fit from scratch."
             )
-        sample_weight = self._sample_weight(X, y, y_index, classes, sample_weight)
+        sample_weight = fit_sample_weight(self, X, y, y_index, classes, sample_weight)
         problem = Problem(
             X.T,  # a view: the core's layout, samples as columns, for free
-            _one_hot(y_index, len(classes), X.dtype),
+            one_hot(y_index, len(classes), X.dtype),
             sample_weight,
             make_penalty(self.penalty, self.alpha, self.l1_ratio),
             self.fit_intercept,
@@ -351,7 +344,9 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         if solver == "sgd":
             validation = None
             if self.early_stopping and not incremental:
-                problem, validation = _split(problem, y_index, self, random_state)
+                problem, validation = early_stopping_split(
+                    problem, y_index, self, random_state
+                )
             options.update(
                 batch_size=min(self.batch_size, problem.n_samples),
                 schedule=self.learning_rate_schedule,
@@ -388,73 +383,6 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
         )
         self.t_ = result.epochs_seen
 
-    def _classes(self, y, classes, first, incremental):
-        """``classes_`` and each sample's index in it, checked against the
-        fitted model's."""
-        if not incremental:
-            classes, y_index = np.unique(y, return_inverse=True)
-            if len(classes) < 2:
-                raise ValueError(
-                    "GDLogisticRegression needs samples of at least 2 classes in "
-                    f"y, but y contains only one class: {classes[0]!r}."
-                )
-            if not first and not np.array_equal(self.classes_, classes):
-                raise ValueError(
-                    f"warm_start=True, but y has the classes {classes.tolist()} "
-                    f"while the fitted model has {self.classes_.tolist()}; "
-                    "set warm_start=False to fit from scratch."
-                )
-            return classes, y_index
-        if first and classes is None:
-            raise ValueError(
-                "classes must be passed on the first call to partial_fit: every "
-                "label of the whole stream, e.g. classes=np.unique(y_all)."
-            )
-        if classes is not None:
-            classes = np.unique(classes)
-            if not first and not np.array_equal(classes, self.classes_):
-                raise ValueError(
-                    f"classes={classes.tolist()} differs from the classes of the "
-                    f"previous partial_fit calls, {self.classes_.tolist()}."
-                )
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: one "
-                "chunk does not tell the class frequencies. Pass "
-                "class_weight=dict(zip(classes, compute_class_weight('balanced', "
-                "classes=classes, y=y_sample))) computed on a large sample."
-            )
-        classes = classes if first else self.classes_
-        if len(classes) < 2:
-            raise ValueError(
-                f"classes must hold at least 2 labels; got {classes.tolist()}."
-            )
-        unknown = np.setdiff1d(y, classes)
-        if len(unknown):
-            raise ValueError(
-                f"y contains labels {unknown.tolist()} that are not in classes "
-                f"{classes.tolist()}."
-            )
-        return classes, np.searchsorted(classes, y)
-
-    def _sample_weight(self, X, y, y_index, classes, sample_weight):
-        sample_weight = _check_sample_weight(
-            sample_weight,
-            X,
-            dtype=X.dtype,
-            ensure_non_negative=True,
-            **_ALLOW_ZERO_WEIGHTS,  # our message below names the argument
-        )
-        if self.class_weight is not None:
-            weights = compute_class_weight(self.class_weight, classes=classes, y=y)
-            sample_weight = sample_weight * weights[y_index].astype(X.dtype)
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "Sample weights (sample_weight times class_weight) sum to "
-                "zero; at least one sample needs a positive weight."
-            )
-        return sample_weight
-
     def _start(self, X, n_classes, first):
         """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from."""
         n_outputs = 1 if n_classes == 2 else n_classes
@@ -482,147 +410,10 @@ class GDLogisticRegression(SklearnVersionMixin, ClassifierMixin, BaseEstimator):
                 n_outputs=problem.Y.shape[0],
             )
 
-    def decision_function(self, X):
-        """Scores ``X @ coef_.T + intercept_`` (the course's ``Z``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, the score of ``classes_[1]``; positive scores
-            predict it.
-        """
-        scores = self._scores(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def _scores(self, X):
-        """The course's ``Z`` for ``X``, as ``(n_samples, K)``, checked finite."""
-        check_is_fitted(self)
-        X = _validate_data(self, X, dtype=_FLOATS, reset=False)
-        with np.errstate(over="ignore", invalid="ignore"):
-            Z = core.scores(self.coef_.T, self.intercept_[:, np.newaxis], X.T).T
-        if not np.all(np.isfinite(Z)):
-            raise ValueError(
-                "The scores X @ coef_.T + intercept_ overflow for some samples: "
-                f"the values in X (largest |X| = {float(abs(X).max()):.3g}) "
-                "are too large for this model. Scale X as the training data was."
-            )
-        return Z
-
-    def predict_proba(self, X):
-        """Class probabilities: the sigmoid (two classes) or softmax of the scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class in ``classes_``; rows sum to 1.
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([core.sigmoid(-scores), core.sigmoid(scores)])
-        return core.softmax(scores.T).T
-
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities, computed without underflow.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class in ``classes_``.
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return log_softmax(scores, axis=1)
-
-    def predict(self, X):
-        """Predict class labels by the course's rule.
-
-        The label is ``classes_[1]`` where its probability ``sigmoid(score)``
-        is ``> 0.5``, that is where the score is ``> 0`` (two classes), else
-        the class of the largest score, as :func:`sklearn_gd_logreg.core.predict`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels, taken from ``classes_``.
-        """
-        Z = self._scores(X).T
-        return self.classes_[core.decide(Z)]
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # CSR and CSC, never densified
         return tags
-
-
-def _split(problem, y_index, estimator, random_state):
-    """``early_stopping``: the training problem and the validation set."""
-    train, val = _validation_split(y_index, estimator.validation_fraction, random_state)
-    for part, name in ((train, "training"), (val, "validation")):
-        if not problem.sample_weight[part].sum() > 0:
-            raise ValueError(
-                f"early_stopping=True: the samples of the {name} set all "
-                "have zero weight (sample_weight times class_weight); "
-                "change validation_fraction or random_state, or set "
-                "early_stopping=False."
-            )
-    training = Problem(
-        problem.X[:, train],
-        problem.Y[:, train],
-        problem.sample_weight[train],
-        problem.penalty,
-        problem.fit_intercept,
-    )
-    return training, problem.subset(val)
-
-
-def _validation_split(y_index, fraction, random_state):
-    """Indices of a train and a validation set, stratified when possible."""
-    n_classes = int(y_index.max()) + 1
-    n_val = max(int(np.ceil(fraction * len(y_index))), n_classes)
-    if len(y_index) - n_val < n_classes:
-        raise ValueError(
-            f"early_stopping=True needs more samples: {len(y_index)} samples "
-            f"cannot be split into a training and a validation set "
-            f"(validation_fraction={fraction}) that both hold {n_classes} "
-            "samples; set early_stopping=False."
-        )
-    indices = np.arange(len(y_index))
-    try:
-        return train_test_split(
-            indices, test_size=n_val, stratify=y_index, random_state=random_state
-        )
-    except ValueError:  # a class with a single sample cannot be stratified
-        return train_test_split(indices, test_size=n_val, random_state=random_state)
-
-
-def _one_hot(y_index, n_classes, dtype):
-    """The course's ``Y``: 0/1 labels ``(1, m)``, or one-hot ``(K, m)``."""
-    if n_classes == 2:
-        return y_index[np.newaxis, :].astype(dtype)
-    Y = np.zeros((n_classes, len(y_index)), dtype=dtype)
-    Y[y_index, np.arange(len(y_index))] = 1.0
-    return Y
 
 
 @contextmanager
@@ -637,14 +428,3 @@ def _atomic(estimator):
             delattr(estimator, name)
         vars(estimator).update(before)
         raise
-
-
-def _validate_data(estimator, X, *args, **kwargs):
-    """``validate_data``, without NumPy's warnings from its finiteness check.
-
-    That check sums ``X``, which overflows for finite float32 values near
-    3e38; it still rejects NaN and infinity.
-    """
-    kwargs.setdefault("accept_sparse", ("csr", "csc"))  # CSR, CSC: no copy
-    with np.errstate(over="ignore", invalid="ignore"):
-        return validate_data(estimator, X, *args, **kwargs)

@@ -1,0 +1,155 @@
+"""What ``fit`` receives, checked and put in the core's terms: the classes
+and each sample's class, the sample weights (times ``class_weight``), the
+labels one-hot, and the ``early_stopping`` split."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from sklearn_gd_logreg._problem import Problem
+
+FLOATS = [np.float64, np.float32]
+# scikit-learn >= 1.7 refuses all-zero weights itself, in words that do not
+# name sample_weight; ours do. (1.6 has neither the check nor the option.)
+_ALLOW_ZERO_WEIGHTS = (
+    {"allow_all_zero_weights": True}
+    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
+    else {}
+)
+
+
+def check_classes(estimator, y, classes, first, incremental):
+    """``classes_`` and each sample's index in it, checked against the
+    fitted ``estimator``'s (``classes`` is ``partial_fit``'s argument)."""
+    if not incremental:
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "GDLogisticRegression needs samples of at least 2 classes in "
+                f"y, but y contains only one class: {classes[0]!r}."
+            )
+        if not first and not np.array_equal(estimator.classes_, classes):
+            raise ValueError(
+                f"warm_start=True, but y has the classes {classes.tolist()} "
+                f"while the fitted model has {estimator.classes_.tolist()}; "
+                "set warm_start=False to fit from scratch."
+            )
+        return classes, y_index
+    if first and classes is None:
+        raise ValueError(
+            "classes must be passed on the first call to partial_fit: every "
+            "label of the whole stream, e.g. classes=np.unique(y_all)."
+        )
+    if classes is not None:
+        classes = np.unique(classes)
+        if not first and not np.array_equal(classes, estimator.classes_):
+            raise ValueError(
+                f"classes={classes.tolist()} differs from the classes of the "
+                f"previous partial_fit calls, {estimator.classes_.tolist()}."
+            )
+    if estimator.class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported by partial_fit: one "
+            "chunk does not tell the class frequencies. Pass "
+            "class_weight=dict(zip(classes, compute_class_weight('balanced', "
+            "classes=classes, y=y_sample))) computed on a large sample."
+        )
+    classes = classes if first else estimator.classes_
+    if len(classes) < 2:
+        raise ValueError(
+            f"classes must hold at least 2 labels; got {classes.tolist()}."
+        )
+    unknown = np.setdiff1d(y, classes)
+    if len(unknown):
+        raise ValueError(
+            f"y contains labels {unknown.tolist()} that are not in classes "
+            f"{classes.tolist()}."
+        )
+    return classes, np.searchsorted(classes, y)
+
+
+def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
+    """The weight of each sample in the objective: ``sample_weight`` times
+    ``estimator.class_weight``, with a positive sum."""
+    sample_weight = _check_sample_weight(
+        sample_weight,
+        X,
+        dtype=X.dtype,
+        ensure_non_negative=True,
+        **_ALLOW_ZERO_WEIGHTS,  # our message below names the argument
+    )
+    if estimator.class_weight is not None:
+        weights = compute_class_weight(estimator.class_weight, classes=classes, y=y)
+        sample_weight = sample_weight * weights[y_index].astype(X.dtype)
+    if not sample_weight.sum() > 0:
+        raise ValueError(
+            "Sample weights (sample_weight times class_weight) sum to "
+            "zero; at least one sample needs a positive weight."
+        )
+    return sample_weight
+
+
+def early_stopping_split(problem, y_index, estimator, random_state):
+    """``early_stopping``: the training problem and the validation set."""
+    train, val = validation_split(y_index, estimator.validation_fraction, random_state)
+    for part, name in ((train, "training"), (val, "validation")):
+        if not problem.sample_weight[part].sum() > 0:
+            raise ValueError(
+                f"early_stopping=True: the samples of the {name} set all "
+                "have zero weight (sample_weight times class_weight); "
+                "change validation_fraction or random_state, or set "
+                "early_stopping=False."
+            )
+    training = Problem(
+        problem.X[:, train],
+        problem.Y[:, train],
+        problem.sample_weight[train],
+        problem.penalty,
+        problem.fit_intercept,
+    )
+    return training, problem.subset(val)
+
+
+def validation_split(y_index, fraction, random_state):
+    """Indices of a train and a validation set, stratified when possible."""
+    n_classes = int(y_index.max()) + 1
+    n_val = max(int(np.ceil(fraction * len(y_index))), n_classes)
+    if len(y_index) - n_val < n_classes:
+        raise ValueError(
+            f"early_stopping=True needs more samples: {len(y_index)} samples "
+            f"cannot be split into a training and a validation set "
+            f"(validation_fraction={fraction}) that both hold {n_classes} "
+            "samples; set early_stopping=False."
+        )
+    indices = np.arange(len(y_index))
+    try:
+        return train_test_split(
+            indices, test_size=n_val, stratify=y_index, random_state=random_state
+        )
+    except ValueError:  # a class with a single sample cannot be stratified
+        return train_test_split(indices, test_size=n_val, random_state=random_state)
+
+
+def one_hot(y_index, n_classes, dtype):
+    """The course's ``Y``: 0/1 labels ``(1, m)``, or one-hot ``(K, m)``."""
+    if n_classes == 2:
+        return y_index[np.newaxis, :].astype(dtype)
+    Y = np.zeros((n_classes, len(y_index)), dtype=dtype)
+    Y[y_index, np.arange(len(y_index))] = 1.0
+    return Y
+
+
+def validate(estimator, X, *args, **kwargs):
+    """``validate_data``, without NumPy's warnings from its finiteness check.
+
+    That check sums ``X``, which overflows for finite float32 values near
+    3e38; it still rejects NaN and infinity.
+    """
+    kwargs.setdefault("accept_sparse", ("csr", "csc"))  # CSR, CSC: no copy
+    with np.errstate(over="ignore", invalid="ignore"):
+        return validate_data(estimator, X, *args, **kwargs)

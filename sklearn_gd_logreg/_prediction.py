@@ -1,0 +1,105 @@
+"""The prediction side of ``GDLogisticRegression``: the course's scores
+``Z``, its prediction rule, and the probabilities, from ``coef_`` and
+``intercept_``."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_expit, log_softmax
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_gd_logreg import core
+from sklearn_gd_logreg._inputs import FLOATS, validate
+
+
+class LinearPredictionMixin:
+    """``decision_function``, ``predict_proba``, ``predict_log_proba`` and
+    ``predict`` of a fitted linear model (``coef_``, ``intercept_``,
+    ``classes_``)."""
+
+    def decision_function(self, X):
+        """Scores ``X @ coef_.T + intercept_`` (the course's ``Z``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the score of ``classes_[1]``; positive scores
+            predict it.
+        """
+        scores = self._scores(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def _scores(self, X):
+        """The course's ``Z`` for ``X``, as ``(n_samples, K)``, checked finite."""
+        check_is_fitted(self)
+        X = validate(self, X, dtype=FLOATS, reset=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = core.scores(self.coef_.T, self.intercept_[:, np.newaxis], X.T).T
+        if not np.all(np.isfinite(Z)):
+            raise ValueError(
+                "The scores X @ coef_.T + intercept_ overflow for some samples: "
+                f"the values in X (largest |X| = {float(abs(X).max()):.3g}) "
+                "are too large for this model. Scale X as the training data was."
+            )
+        return Z
+
+    def predict_proba(self, X):
+        """Class probabilities: the sigmoid (two classes) or softmax of the scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class in ``classes_``; rows sum to 1.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([core.sigmoid(-scores), core.sigmoid(scores)])
+        return core.softmax(scores.T).T
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed without underflow.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class in ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)
+
+    def predict(self, X):
+        """Predict class labels by the course's rule.
+
+        The label is ``classes_[1]`` where its probability ``sigmoid(score)``
+        is ``> 0.5``, that is where the score is ``> 0`` (two classes), else
+        the class of the largest score, as :func:`sklearn_gd_logreg.core.predict`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
+        Z = self._scores(X).T
+        return self.classes_[core.decide(Z)]
