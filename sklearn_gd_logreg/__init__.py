@@ -2,7 +2,11 @@
 
 from sklearn_gd_logreg._classifier import GDLogisticRegression
 from sklearn_gd_logreg._image import ImageFlattener
+from sklearn_gd_logreg._versioning import InconsistentVersionWarning, __version__
 
-__version__ = "0.1.0"
-
-__all__ = ["GDLogisticRegression", "ImageFlattener", "__version__"]
+__all__ = [
+    "GDLogisticRegression",
+    "ImageFlattener",
+    "InconsistentVersionWarning",
+    "__version__",
+]

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import copy
-import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from threadpoolctl import threadpool_limits
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._fitting import (
+    divergence_error,
+    fill_older_layout,
+    fitting,
+    shuffler,
+    start,
+    step_size,
+    warn_not_converged,
+)
 from sklearn_gd_logreg._inputs import (
     FLOATS,
     check_classes,
@@ -29,7 +32,6 @@ from sklearn_gd_logreg._penalties import make_penalty
 from sklearn_gd_logreg._prediction import LinearPredictionMixin
 from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._solvers import SOLVERS
-from sklearn_gd_logreg._step_size import auto_learning_rate
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
 
@@ -43,7 +45,8 @@ class GDLogisticRegression(
     (multinomial) for three or more, labels of any type, sample and class
     weights, and L2, L1 or elastic-net penalties. It minimises the weighted
     mean log-loss plus the penalty, the same objective as
-    ``LogisticRegression(C=1 / (alpha * n_samples))``.
+    ``LogisticRegression(C=1 / (alpha * S))``, with ``S`` the sum of the
+    sample weights (times ``class_weight``; ``n_samples`` without weights).
 
     Parameters
     ----------
@@ -51,19 +54,22 @@ class GDLogisticRegression(
         Step size. ``"auto"`` uses ``1 / L``, with ``L`` the Lipschitz
         constant of the gradient estimated by 10 power iterations on a
         subsample (about the cost of one gradient); with it ``"gd"`` does not
-        diverge. A fixed float
-        is the course's ``learning_rate``. For ``"nesterov"`` it is the first
-        step of the line search; for ``"sgd"`` the initial step of the
-        schedule.
+        diverge. A fixed float is the course's ``learning_rate``. For
+        ``"nesterov"`` it is the first step of the line search; for ``"sgd"``
+        the initial step of the schedule. A step so long that the objective
+        grows to 1000 times its start (or the log-loss of the all-zero
+        model, if larger) raises a ``ValueError`` naming it (and ``alpha``
+        for ``"sgd"``, whose L2 part diverges once ``step * alpha > 2``).
     max_iter : int, default=2000
         Maximum number of iterations: gradient steps (``"gd"``), accepted
         steps (``"nesterov"``) or epochs (``"sgd"``).
     tol : float, default=1e-4
         ``"gd"`` and ``"nesterov"`` stop when the largest absolute entry of
         the gradient (the gradient mapping with an L1 penalty) is
-        ``<= tol``. ``"sgd"`` stops when the epoch's loss (or the validation
-        loss, with ``early_stopping``) has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs.
+        ``<= tol``. ``"sgd"`` stops when the epoch's loss has not improved
+        by ``tol`` for ``n_iter_no_change`` epochs. With ``early_stopping``,
+        every solver also stops when the validation loss has not improved by
+        ``tol`` for ``n_iter_no_change`` iterations.
     alpha : float, default=1e-4
         Penalty strength, on the mean loss. ``0`` is the course's
         unregularised algorithm.
@@ -98,13 +104,17 @@ class GDLogisticRegression(
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     early_stopping : bool, default=False
-        ``"sgd"`` only: hold out ``validation_fraction`` of the data
-        (stratified), stop when its log-loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, and keep the best weights.
+        Hold out ``validation_fraction`` of the data (stratified), measure
+        its log-loss after every iteration (each epoch of ``"sgd"``), stop
+        when it has not improved by ``tol`` for ``n_iter_no_change``
+        iterations, and keep the weights where it was lowest. Every solver;
+        for ``"gd"`` and ``"nesterov"`` each iteration then also reads the
+        held-out rows once.
     validation_fraction : float, default=0.1
         Share of the data held out by ``early_stopping``.
     n_iter_no_change : int, default=5
-        Epochs without improvement before ``"sgd"`` stops.
+        Iterations (epochs of ``"sgd"``) without improvement before the
+        loss is said to stall (see ``tol`` and ``early_stopping``).
     fit_intercept : bool, default=True
         Whether to learn the bias ``b``; if ``False`` it stays 0.
     class_weight : dict, "balanced" or None, default=None
@@ -142,7 +152,7 @@ class GDLogisticRegression(
         Epochs of ``"sgd"`` or ``partial_fit`` seen, which drive the
         ``"invscaling"`` schedule.
     validation_scores_ : ndarray of shape (n_iter_,) or None
-        Validation log-loss per epoch, with ``early_stopping``.
+        Validation log-loss per iteration, with ``early_stopping``.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -157,9 +167,14 @@ class GDLogisticRegression(
 
     Notes
     -----
-    ``fit`` and ``partial_fit`` are atomic: if they raise (bad input, or a
-    fixed ``learning_rate`` that makes the iterates diverge), the estimator
-    keeps the state it had before the call.
+    ``fit`` and ``partial_fit`` are atomic: they work on a copy of the
+    estimator and replace its state in one step at the end. If they raise
+    (bad input, or a ``learning_rate`` that makes the iterates diverge), the
+    estimator keeps the state it had before the call; two calls on one
+    instance from two threads at once leave the whole state of one of them
+    (the last to end), never a mixture. Parameters given as NumPy scalars
+    (``np.float64(1e-4)``, as ``np.logspace`` makes) act exactly as Python
+    numbers, and the caller's ``np.errstate`` does not change the result.
 
     Examples
     --------
@@ -263,8 +278,8 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The fitted estimator.
         """
-        with _atomic(self):
-            self._fit(X, y, sample_weight)
+        with fitting(self) as work:
+            work._fit(X, y, sample_weight)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -294,8 +309,8 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The updated estimator.
         """
-        with _atomic(self):
-            self._fit(X, y, sample_weight, classes=classes, incremental=True)
+        with fitting(self) as work:
+            work._fit(X, y, sample_weight, classes=classes, incremental=True)
         return self
 
     def _fit(self, X, y, sample_weight, *, classes=None, incremental=False):
@@ -321,53 +336,35 @@ class GDLogisticRegression(
             make_penalty(self.penalty, self.alpha, self.l1_ratio),
             self.fit_intercept,
         )
-        w, b = self._start(X, len(classes), first)
-        if incremental and not first and self.learning_rate == "auto":
-            learning_rate = self._base_learning_rate  # of the first chunk or fit
-        else:
-            learning_rate = self._learning_rate(problem)
-        # One stream of shuffles across partial_fit calls, each epoch a new
-        # one. A copy: a call that fails leaves the stream as it was.
-        if incremental and not first:
-            random_state = copy.deepcopy(self._shuffler)
-        else:
-            random_state = check_random_state(self.random_state)
-            if incremental:
-                random_state = copy.deepcopy(random_state)
+        w, b = start(self, X, len(classes), first)
+        learning_rate = step_size(self, problem, first, incremental)
+        random_state = shuffler(self, first, incremental)
         solver = "sgd" if incremental else self.solver
         options = {
             "learning_rate": learning_rate,
             "max_iter": 1 if incremental else self.max_iter,
             "tol": None if incremental else self.tol,
             "verbose": self.verbose,
+            "n_iter_no_change": 1 if incremental else self.n_iter_no_change,
         }
+        if self.early_stopping and not incremental:
+            problem, options["validation"] = early_stopping_split(
+                problem, y_index, self, random_state
+            )
         if solver == "sgd":
-            validation = None
-            if self.early_stopping and not incremental:
-                problem, validation = early_stopping_split(
-                    problem, y_index, self, random_state
-                )
             options.update(
                 batch_size=min(self.batch_size, problem.n_samples),
                 schedule=self.learning_rate_schedule,
                 power_t=self.power_t,
                 random_state=random_state,
-                n_iter_no_change=1 if incremental else self.n_iter_no_change,
                 epochs_seen=0.0 if first else self.t_,
-                validation=validation,
             )
-        result = SOLVERS[solver](problem, w, b, **options)
+        try:
+            result = SOLVERS[solver](problem, w, b, **options)
+        except core.DivergenceError as error:
+            raise divergence_error(self, error, solver, learning_rate) from None
         if not result.converged and not incremental:
-            warnings.warn(
-                f"GDLogisticRegression(solver={self.solver!r}) did not converge "
-                f"in max_iter={self.max_iter} iterations to tol={self.tol}. "
-                "Increase max_iter, change learning_rate (here "
-                f"{self.learning_rate!r}, a step of {learning_rate:.3g}), "
-                + ("" if self.solver == "nesterov" else "try solver='nesterov', ")
-                + "or scale the features.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            warn_not_converged(self, learning_rate)
         previous = list(self.loss_curve_) if incremental and not first else []
         self.classes_ = classes
         self._shuffler, self._base_learning_rate = random_state, learning_rate
@@ -378,53 +375,17 @@ class GDLogisticRegression(
         self.n_iter_ = len(self.loss_curve_) if incremental else result.n_iter
         self.validation_scores_ = (
             np.asarray(result.validation_scores)
-            if options.get("validation") is not None
+            if self.early_stopping and not incremental
             else None
         )
         self.t_ = result.epochs_seen
 
-    def _start(self, X, n_classes, first):
-        """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from."""
-        n_outputs = 1 if n_classes == 2 else n_classes
-        if first:
-            w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
-            return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
-        w = np.ascontiguousarray(self.coef_.T, dtype=X.dtype)
-        b = self.intercept_.astype(X.dtype)
-        return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
-
-    def _learning_rate(self, problem):
-        if self.learning_rate != "auto":
-            return float(self.learning_rate)
-        # BLAS on one thread, for the power iterations only: OpenBLAS's
-        # threads spin for a while after a call and would take the cores
-        # from the twin's first iterations (measured on the 209 x 12 288
-        # images, 300 iterations of "gd": 160 ms without, 108 ms with). The
-        # context manager restores the limits it found, as MiniBatchKMeans's.
-        with threadpool_limits(limits=1, user_api="blas"):
-            return auto_learning_rate(
-                problem.X,
-                sample_weight=problem.sample_weight,
-                alpha=problem.penalty.l2,
-                fit_intercept=problem.fit_intercept,
-                n_outputs=problem.Y.shape[0],
-            )
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "coef_"):
+            fill_older_layout(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # CSR and CSC, never densified
         return tags
-
-
-@contextmanager
-def _atomic(estimator):
-    """Restore the state of ``estimator`` (all but its parameters) on error."""
-    params = estimator.get_params(deep=False)
-    before = {k: v for k, v in vars(estimator).items() if k not in params}
-    try:
-        yield
-    except BaseException:
-        for name in [k for k in vars(estimator) if k not in params]:
-            delattr(estimator, name)
-        vars(estimator).update(before)
-        raise

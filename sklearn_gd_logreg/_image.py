@@ -145,7 +145,22 @@ class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
         # Cast and divide in one buffered pass: no full-size intermediate copy.
         # dtype= makes the division itself run in the output dtype (not in
         # float16, say, for float16 images).
-        return np.divide(flat, self._scale, out=out, dtype=out.dtype, casting="unsafe")
+        with np.errstate(all="ignore"):  # checked below, where it can happen
+            np.divide(flat, self._scale, out=out, dtype=out.dtype, casting="unsafe")
+        if _may_overflow(flat.dtype, out.dtype, self._scale) and not np.all(
+            np.isfinite(out)
+        ):
+            raise ValueError(
+                f"ImageFlattener(scale={self.scale!r}, dtype="
+                f"{np.dtype(self.dtype).name}): X / scale overflows "
+                f"{out.dtype.name} (largest |X| = {float(np.abs(flat).max()):.3g}). "
+                + (
+                    "Use a larger scale."
+                    if out.dtype == np.float64
+                    else "Use a larger scale, or dtype=np.float64."
+                )
+            )
+        return out
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Turn rows back into images, multiplied back by ``scale``.
@@ -228,3 +243,11 @@ class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = [np.dtype(self.dtype).name]
         return tags
+
+
+def _may_overflow(in_dtype, out_dtype, scale: float) -> bool:
+    """Whether ``X / scale`` may exceed the largest value of ``out_dtype``:
+    only when ``scale < 1`` or when ``X``'s type holds larger values."""
+    info = np.finfo if in_dtype.kind == "f" else np.iinfo
+    largest = float(info(in_dtype).max) if in_dtype.kind in "fiu" else np.inf
+    return scale < 1 or largest > float(np.finfo(out_dtype).max)

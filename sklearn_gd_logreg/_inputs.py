@@ -5,6 +5,8 @@ labels one-hot, and the ``early_stopping`` split."""
 from __future__ import annotations
 
 import inspect
+import math
+from numbers import Real
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -75,23 +77,58 @@ def check_classes(estimator, y, classes, first, incremental):
 
 def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
     """The weight of each sample in the objective: ``sample_weight`` times
-    ``estimator.class_weight``, with a positive sum."""
+    ``estimator.class_weight``, in ``X``'s dtype, with a positive sum.
+
+    The objective is a weighted mean, so multiplying every weight by one
+    constant changes nothing: weights are scaled so that the largest is in
+    ``[0.5, 1)`` (by a power of two, exactly), and neither their sum nor
+    their products overflow nor underflow, however large or small the weights
+    the user gave (finite ones; NaN, infinite and negative weights are
+    refused, naming the argument).
+    """
     sample_weight = _check_sample_weight(
         sample_weight,
         X,
-        dtype=X.dtype,
+        dtype=np.float64,
         ensure_non_negative=True,
         **_ALLOW_ZERO_WEIGHTS,  # our message below names the argument
     )
-    if estimator.class_weight is not None:
-        weights = compute_class_weight(estimator.class_weight, classes=classes, y=y)
-        sample_weight = sample_weight * weights[y_index].astype(X.dtype)
-    if not sample_weight.sum() > 0:
+    if not sample_weight.any():
         raise ValueError(
-            "Sample weights (sample_weight times class_weight) sum to "
-            "zero; at least one sample needs a positive weight."
+            "sample_weight is zero for every sample; at least one sample needs "
+            "a positive weight."
         )
-    return sample_weight
+    sample_weight = _to_unit(sample_weight)
+    if estimator.class_weight is not None:
+        weights = compute_class_weight(
+            _check_class_weight(estimator.class_weight), classes=classes, y=y
+        )
+        sample_weight = _to_unit(sample_weight * _to_unit(weights)[y_index])
+        if not sample_weight.any():
+            raise ValueError(
+                f"class_weight={estimator.class_weight!r} leaves every sample "
+                "with zero weight (sample_weight times class_weight); at least "
+                "one sample needs a positive weight."
+            )
+    return sample_weight.astype(X.dtype, copy=False)
+
+
+def _to_unit(weights):
+    """``weights`` (non-negative, finite, not all zero) times the power of two
+    that brings the largest into ``[0.5, 1)``."""
+    return np.ldexp(weights, -np.frexp(weights.max())[1])
+
+
+def _check_class_weight(class_weight):
+    """``class_weight`` if each of its weights is a finite number >= 0."""
+    if isinstance(class_weight, dict):
+        for label, weight in class_weight.items():
+            if not (isinstance(weight, Real) and 0 <= weight < math.inf):
+                raise ValueError(
+                    f"class_weight must map each class to a finite, "
+                    f"non-negative weight; got {weight!r} for class {label!r}."
+                )
+    return class_weight
 
 
 def early_stopping_split(problem, y_index, estimator, random_state):

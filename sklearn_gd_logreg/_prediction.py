@@ -38,7 +38,7 @@ class LinearPredictionMixin:
         """The course's ``Z`` for ``X``, as ``(n_samples, K)``, checked finite."""
         check_is_fitted(self)
         X = validate(self, X, dtype=FLOATS, reset=False)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):  # whatever the caller's: checked below
             Z = core.scores(self.coef_.T, self.intercept_[:, np.newaxis], X.T).T
         if not np.all(np.isfinite(Z)):
             raise ValueError(
@@ -62,9 +62,10 @@ class LinearPredictionMixin:
             Probability of each class in ``classes_``; rows sum to 1.
         """
         scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([core.sigmoid(-scores), core.sigmoid(scores)])
-        return core.softmax(scores.T).T
+        with np.errstate(all="ignore"):  # exp underflows to 0: exact enough
+            if scores.ndim == 1:
+                return np.column_stack([core.sigmoid(-scores), core.sigmoid(scores)])
+            return core.softmax(scores.T).T
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed without underflow.
@@ -80,9 +81,10 @@ class LinearPredictionMixin:
             Log-probability of each class in ``classes_``.
         """
         scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return log_softmax(scores, axis=1)
+        with np.errstate(all="ignore"):  # exp underflows to 0: exact enough
+            if scores.ndim == 1:
+                return np.column_stack([log_expit(-scores), log_expit(scores)])
+            return log_softmax(scores, axis=1)
 
     def predict(self, X):
         """Predict class labels by the course's rule.

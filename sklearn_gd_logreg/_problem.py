@@ -40,7 +40,7 @@ class Problem:
     >>> X, Y = np.array([[1.0, -1.0]]), np.array([[1.0, 0.0]])
     >>> problem = Problem(X, Y, np.ones(2), Penalty(0.0, 0.0), True)
     >>> f, grads = problem.loss_and_grad(np.zeros((1, 1)), 0.0)
-    >>> round(f, 6), grads["dw"].ravel(), grads["db"]
+    >>> round(f, 6), grads["dw"].ravel(), float(grads["db"])
     (0.693147, array([-0.5]), 0.0)
     """
 

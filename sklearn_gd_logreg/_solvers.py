@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._divergence import check_finite, diverged
 from sklearn_gd_logreg._problem import Problem
 
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
+MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
+TRIALS = 200  # "nesterov": steps a line search tries before it gives up
+DIVERGENCE = 1e3  # the objective 1000 x above its start: growing without bound
 
 
 @dataclass
@@ -40,18 +44,36 @@ class Result:
     validation_scores: list[float] = field(default_factory=list)
 
 
-def gd(problem: Problem, w, b, *, learning_rate, max_iter, tol, verbose) -> Result:
+def gd(
+    problem: Problem,
+    w,
+    b,
+    *,
+    learning_rate,
+    max_iter,
+    tol,
+    verbose,
+    validation: Problem | None = None,
+    n_iter_no_change: int = 5,
+) -> Result:
     """The course's gradient descent (ISTA when the penalty has an L1 part),
-    stopping when ``problem.optimality <= tol``."""
+    stopping when ``problem.optimality <= tol``, or with a ``validation``
+    problem when its loss stalls (:class:`_Stall`), returning the best
+    iterate there."""
     curve: list[float] = []
+    guard = _Guard(problem, learning_rate)
+    stall = None if validation is None else _Stall(tol, n_iter_no_change, (w, b))
     converged = False
 
     def record(i, w, b, f, grads):
         nonlocal converged
         curve.append(f + problem.penalty.nonsmooth(w))
+        guard.check(curve[-1], i)
         if verbose and i % 100 == 0:
             core.show_cost(i, curve[-1])
         converged = problem.optimality(w, grads, learning_rate) <= tol
+        if stall is not None and stall.update(validation.value(w, b), (w, b)):
+            converged = True
         return converged
 
     params, _, _ = core.optimize(
@@ -72,13 +94,29 @@ def gd(problem: Problem, w, b, *, learning_rate, max_iter, tol, verbose) -> Resu
     if not converged:  # did the last step land on the minimum?
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             f, grads = problem.loss_and_grad(w, b)
-        core.check_finite(f, learning_rate, max_iter)
+        check_finite(f, learning_rate, max_iter)
+        guard.check(f + problem.penalty.nonsmooth(w), max_iter)
         converged = problem.optimality(w, grads, learning_rate) <= tol
+    if stall is not None:
+        w, b = stall.best_params
+        return Result(
+            w, b, len(curve), curve, converged, learning_rate, 0.0, stall.scores
+        )
     return Result(w, b, len(curve), curve, converged, learning_rate)
 
 
 def nesterov(
-    problem: Problem, w, b, *, learning_rate, max_iter, tol, verbose, growth=GROWTH
+    problem: Problem,
+    w,
+    b,
+    *,
+    learning_rate,
+    max_iter,
+    tol,
+    verbose,
+    validation: Problem | None = None,
+    n_iter_no_change: int = 5,
+    growth=GROWTH,
 ) -> Result:
     """Accelerated proximal gradient with backtracking and adaptive restart.
 
@@ -95,16 +133,24 @@ def nesterov(
     2``, and is reset (O'Donoghue and Candès, 2015) when the objective goes up
     or when the step and the momentum disagree, ``<y - x_new, x_new - x> >
     0``. Each iteration costs one gradient at ``x_new`` (for the test) and one
-    at ``y`` (none after a restart, where ``y = x_new``).
+    at ``y`` (none after a restart, where ``y = x_new``). Every loop ends: a
+    step never grows past ``MAX_STEP``, a step that fails the test by more
+    than 1024 times is replaced by the one the measured curvature allows
+    (one whose objective overflows is divided by 65536), so that even a
+    first step of 1e308 takes a few dozen trials, and a line search that finds no
+    step in ``TRIALS`` reports divergence. With a ``validation`` problem, it
+    also stops when the validation loss stalls (:class:`_Stall`) and returns
+    the best iterate there.
     """
     penalty = problem.penalty
     step, t = learning_rate, 1.0
     x_w, x_b = y_w, y_b = w, b
     curve: list[float] = []
+    stall = None if validation is None else _Stall(tol, n_iter_no_change, (w, b))
     converged = False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         f_y, g_y = problem.loss_and_grad(y_w, y_b)
-        core.check_finite(f_y, learning_rate, 0)
+        check_finite(f_y, learning_rate, 0)
         F_x = f_y + penalty.nonsmooth(y_w)
         for k in range(max_iter):
             if problem.optimality(y_w, g_y, step) <= tol:
@@ -112,8 +158,8 @@ def nesterov(
                 curve.append(f_y + penalty.nonsmooth(y_w))
                 converged = True
                 break
-            previous_step, step = step, step * growth
-            while True:
+            previous_step, step = step, min(step * growth, MAX_STEP)
+            for _ in range(TRIALS):
                 new_w = penalty.prox(y_w - step * g_y["dw"], step)
                 new_b = y_b - step * g_y["db"]  # db is 0 without an intercept
                 f_new, g_new = problem.loss_and_grad(new_w, new_b)
@@ -125,26 +171,37 @@ def nesterov(
                 curvature = _dot(g_new["dw"] - g_y["dw"], d_w) + _dot(
                     np.subtract(g_new["db"], g_y["db"]), d_b
                 )
-                # A step whose scores overflow has no finite f: halve it too.
-                if np.isfinite(f_new) and curvature <= (
-                    _dot(d_w, d_w) + _dot(d_b, d_b)
-                ) / (2 * step):
+                squared = _dot(d_w, d_w) + _dot(d_b, d_b)
+                if not np.isfinite(f_new + squared + curvature):  # overflow:
+                    step /= 65536  # a step far too long
+                elif curvature <= squared / (2 * step):
                     break
-                step /= 2
-                if step < 1e-30 * learning_rate:
-                    core.diverged(learning_rate, k)
+                elif curvature > 1024 * squared / (2 * step):  # far too long
+                    step = squared / (2 * curvature)
+                else:
+                    step /= 2
+                if step == 0.0:  # underflow: no step is short enough
+                    diverged(learning_rate, k, "the line search found no step")
+            else:
+                diverged(learning_rate, k, "the line search found no step")
             F_new = f_new + penalty.nonsmooth(new_w)
             curve.append(F_new)
             if verbose and k % 100 == 0:
                 core.show_cost(k, F_new)
+            if stall is not None and stall.update(
+                validation.value(new_w, new_b), (new_w, new_b)
+            ):
+                x_w, x_b, converged = new_w, new_b, True
+                break
             disagree = _dot(y_w - new_w, new_w - x_w) + _dot(
                 np.subtract(y_b, new_b), np.subtract(new_b, x_b)
             )
-            if F_new > F_x or disagree > 0:
+            # (t_next overflows only after a first step ~1e300 times too long)
+            t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t * previous_step / step)) / 2
+            if F_new > F_x or disagree > 0 or t_next == math.inf:
                 t = 1.0
                 y_w, y_b, g_y, f_y = new_w, new_b, g_new, f_new
             else:
-                t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t * previous_step / step)) / 2
                 beta = (t - 1.0) / t_next
                 t = t_next
                 y_w = new_w + beta * (new_w - x_w)
@@ -156,6 +213,9 @@ def nesterov(
             x_w, x_b, F_x = new_w, new_b, F_new
         if not converged:  # is the last iterate, whose gradient we have, done?
             converged = problem.optimality(x_w, g_new, step) <= tol
+    if stall is not None:
+        x_w, x_b = stall.best_params
+        return Result(x_w, x_b, len(curve), curve, converged, step, 0.0, stall.scores)
     return Result(x_w, x_b, len(curve), curve, converged, step)
 
 
@@ -196,9 +256,9 @@ def sgd(
     n_batches = math.ceil(m / batch_size)
     mean_weight = float(problem.sample_weight.sum()) / m
     curve: list[float] = []
-    scores: list[float] = []
-    best, best_params, stall, shrink = math.inf, (w, b), 0, 1.0
-    converged = False
+    guard = _Guard(problem, learning_rate)
+    stall = _Stall(tol, n_iter_no_change, (w, b))
+    shrink, converged = 1.0, False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(max_iter):
             order = random_state.permutation(m)
@@ -207,13 +267,14 @@ def sgd(
                 batch = problem.subset(order[start : start + batch_size])
                 batch_weight = float(batch.sample_weight.sum())
                 eta = learning_rate * shrink
-                if schedule == "invscaling":
-                    eta = eta / (1.0 + epochs_seen) ** power_t
+                if schedule == "invscaling":  # a power that underflows, never
+                    eta = eta * (1.0 + epochs_seen) ** -power_t  # overflows
                 epochs_seen += 1.0 / n_batches
                 dw = penalty.l2 * w
                 if batch_weight > 0.0:  # else only the penalty's step
                     f, grads = batch.loss_and_grad(w, b)
-                    core.check_finite(f, learning_rate, epoch)
+                    check_finite(f, learning_rate, epoch)
+                    guard.check(f, epoch)
                     total += f * batch_weight
                     weight += batch_weight
                     scale = batch_weight / (batch.n_samples * mean_weight)
@@ -221,28 +282,75 @@ def sgd(
                     b = b - eta * scale * grads["db"]
                 w = penalty.prox(w - eta * dw, eta)
             loss = total / weight + penalty.value(w)
-            core.check_finite(loss, learning_rate, epoch)
+            check_finite(loss, learning_rate, epoch)
+            guard.check(loss, epoch)
             curve.append(loss)
             if verbose:
                 core.show_cost(epoch, loss)
-            current = loss
-            if validation is not None:
-                current = validation.value(w, b)
-                scores.append(current)
-            if tol is not None:
-                stall = 0 if current < best - tol else stall + 1
-            if current < best:
-                best, best_params = current, (w, b)
-            if tol is not None and stall >= n_iter_no_change:
+            current = loss if validation is None else validation.value(w, b)
+            if tol is not None and stall.update(current, (w, b)):
                 if schedule != "adaptive" or shrink < 1e-6:
                     converged = True
                     break
-                shrink, stall = shrink / 5.0, 0
-    if validation is not None:
-        w, b = best_params
+                shrink, stall.count = shrink / 5.0, 0
+    if validation is None:
+        return Result(w, b, len(curve), curve, converged, learning_rate, epochs_seen)
+    w, b = stall.best_params
     return Result(
-        w, b, len(curve), curve, converged, learning_rate, epochs_seen, scores
+        w, b, len(curve), curve, converged, learning_rate, epochs_seen, stall.scores
     )
+
+
+class _Stall:
+    """``n_iter_no_change`` iterations without an improvement by ``tol``.
+
+    ``update(loss, params)`` records a monitored loss (the training loss, or
+    a held-out log-loss for ``early_stopping``) and the parameters it was
+    measured at, and returns ``True`` once the loss has not improved on its
+    best by more than ``tol`` for ``patience`` calls in a row;
+    ``best_params`` are those of the lowest loss (``start`` before the
+    first), ``scores`` every loss.
+    """
+
+    def __init__(self, tol, patience: int, start):
+        self.tol, self.patience = tol, patience
+        self.best, self.best_params, self.count = math.inf, start, 0
+        self.scores: list[float] = []
+
+    def update(self, loss: float, params) -> bool:
+        self.scores.append(loss)
+        self.count = 0 if loss < self.best - self.tol else self.count + 1
+        if loss < self.best:
+            self.best, self.best_params = loss, params
+        return self.count >= self.patience
+
+
+class _Guard:
+    """Divergence, caught before it overflows.
+
+    ``check(F, i)`` raises the divergence error (:func:`diverged`) when
+    the objective ``F`` exceeds ``DIVERGENCE`` times the larger of its first
+    value and ``log K`` (the log-loss of ``w = 0``, ``b = 0`` with ``K``
+    classes). Gradient descent with a stable step only lowers the objective,
+    and the noise of SGD moves a batch's loss by a small factor; an
+    objective 1000 times that of the all-zero model means scores in the
+    hundreds and weights that grow geometrically with each step.
+    """
+
+    def __init__(self, problem: Problem, learning_rate: float):
+        self.floor = math.log(max(2, problem.Y.shape[0]))
+        self.learning_rate, self.start = learning_rate, None
+
+    def check(self, objective: float, iteration: int) -> None:
+        if self.start is None:
+            self.start = objective
+        elif objective > DIVERGENCE * max(self.start, self.floor):
+            diverged(
+                self.learning_rate,
+                iteration,
+                f"the objective grew from {self.start:.3g} to {objective:.3g}, "
+                f"over {DIVERGENCE:g} times its start,",
+            )
 
 
 def _dot(a, b) -> float:

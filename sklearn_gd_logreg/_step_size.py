@@ -92,8 +92,8 @@ def lipschitz_constant(
             eig = scale * float(v_w @ new_w + v_b * new_b)
             v_w, v_b = new_w, new_b
     c = 0.25 if n_outputs == 1 else 0.5
-    L = c * eig + alpha
-    if 0.0 <= L and L * float(np.finfo(X.dtype).max) <= 1.0:  # 1 / L overflows
+    L = float(c * eig + alpha)
+    if 0.0 <= L <= 1.0 / float(np.finfo(X.dtype).max):  # 1 / L overflows
         # All features and the intercept are (nearly) zero: any step is stable.
         L = 1.0
     if not L < 1.0 / float(np.finfo(X.dtype).smallest_normal):  # inf, nan too

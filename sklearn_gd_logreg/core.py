@@ -15,12 +15,8 @@ Forward and backward pass, for one sample weight ``s_i`` per column
 
 with ``S = sum_i s_i``. ``optimize`` repeats ``w := w - learning_rate * dw``,
 ``b := b - learning_rate * db`` from zeros. Every extra capability is a
-keyword-only argument whose default gives the course's algorithm.
-
-The loss is computed from ``Z``, never from ``log(A)``: ``loss_i =
-log(1 + exp(z_i)) - y_i z_i`` (log-sum-exp for softmax), which equals the
-course's ``-(y log a + (1 - y) log(1 - a))`` wherever that is finite and
-stays finite where ``a`` rounds to 0 or 1.
+keyword-only argument whose default gives the course's algorithm. The loss
+is computed from ``Z``, never from ``log(A)`` (:func:`log_loss`).
 """
 
 from __future__ import annotations
@@ -32,8 +28,10 @@ from scipy.special import expit
 from scipy.special import softmax as _softmax
 
 from sklearn_gd_logreg import _twin
+from sklearn_gd_logreg._divergence import DivergenceError, check_finite
 
 __all__ = [
+    "DivergenceError",
     "decide",
     "initialize_with_zeros",
     "log_loss",
@@ -128,8 +126,7 @@ def initialize_with_zeros(dim: int, *, n_outputs: int = 1):
 def scores(w, b, X):
     """The scores ``Z = w.T X + b``, of shape ``(K, m)``; dense or sparse ``X``.
 
-    Written ``(X.T w).T``: the same numbers, and a sparse ``X`` multiplies
-    from the left.
+    Written ``(X.T w).T``: a sparse ``X`` then multiplies from the left.
 
     Examples
     --------
@@ -238,7 +235,9 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     if alpha:  # the L2 penalty: alpha/2 ||w||^2 and its gradient alpha w
         cost = cost + alpha / 2 * np.einsum("ij,ij->", w, w)
         dw += alpha * w
-    return {"dw": dw, "db": float(db[0, 0]) if np.ndim(b) == 0 else db}, float(cost)
+    if np.ndim(b) == 0:  # the course's db: a np.float64, as its tests check
+        db = np.float64(db[0, 0])
+    return {"dw": dw, "db": db}, float(cost)
 
 
 def optimize(
@@ -397,20 +396,3 @@ def decide(Z):
 def show_cost(i: int, cost: float) -> None:
     """Print the course's progress line, ``Cost after iteration i: c``."""
     print(f"Cost after iteration {i}: {cost:f}")
-
-
-def check_finite(value, learning_rate: float, iteration: int) -> None:
-    """Report divergence (:func:`diverged`) unless ``value``, a cost or the
-    parameters, is finite everywhere."""
-    if not np.all(np.isfinite(value)):
-        diverged(learning_rate, iteration)
-
-
-def diverged(learning_rate: float, iteration: int):
-    """Raise the divergence error: the one place where it is worded."""
-    raise ValueError(
-        f"Gradient descent diverged at iteration {iteration}: the cost or "
-        f"the weights are no longer finite with learning_rate="
-        f"{learning_rate!r}. Use a smaller learning_rate, "
-        "learning_rate='auto', or scale the features."
-    )

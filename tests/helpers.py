@@ -33,8 +33,12 @@ def run_in_forked_child(check, timeout=30.0):
     if not hasattr(os, "fork"):
         return  # no fork on this platform: nothing to check
     pid = os.fork()
-    if pid == 0:  # the child: exit 0 only if the check passes
-        os._exit(0 if check() else 1)
+    if pid == 0:  # the child: exit 0 only if the check passes, never return
+        passed = False
+        try:
+            passed = bool(check())
+        finally:
+            os._exit(0 if passed else 1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)
