@@ -3,15 +3,35 @@
 Everything else (metadata, dependencies, tool settings) is in pyproject.toml;
 this file only says how to compile ``sklearn_gd_logreg/_kernel.pyx``, which
 needs a C compiler with OpenMP (gcc on Linux), as scikit-learn's own build
-does.
+does. Without one the install stops, saying so (pip shows the message).
 """
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 OPENMP = ["-fopenmp"]
 
+
+class BuildWithOpenMP(build_ext):
+    """``build_ext``, whose failure says what is missing and what to do."""
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # CompileError, LinkError, a missing program
+            raise SystemExit(
+                "\nsklearn_gd_logreg needs a C compiler with OpenMP to build its "
+                f"compiled gradient ({ext.sources[0]}), as scikit-learn built "
+                f"from source does, and the build failed:\n    {error}\n"
+                "Install one and retry: gcc on Linux (Debian and Ubuntu: "
+                "apt install gcc), or set CC to a compiler that accepts "
+                "-fopenmp.\n"
+            ) from error
+
+
 setup(
+    cmdclass={"build_ext": BuildWithOpenMP},
     ext_modules=cythonize(
         [
             Extension(
@@ -23,5 +43,5 @@ setup(
             )
         ],
         compiler_directives={"language_level": "3"},
-    )
+    ),
 )
