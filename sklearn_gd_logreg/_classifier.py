@@ -56,10 +56,11 @@ class GDLogisticRegression(
         subsample (about the cost of one gradient); with it ``"gd"`` does not
         diverge. A fixed float is the course's ``learning_rate``. For
         ``"nesterov"`` it is the first step of the line search; for ``"sgd"``
-        the initial step of the schedule. A step so long that the objective
-        grows to 1000 times its start (or the log-loss of the all-zero
-        model, if larger) raises a ``ValueError`` naming it (and ``alpha``
-        for ``"sgd"``, whose L2 part diverges once ``step * alpha > 2``).
+        the initial step of the schedule. A step that makes the weights
+        grow without bound (``"gd"``, ``"sgd"``: ``step * alpha > 2``, the L2
+        part then multiplies them by ``|1 - step * alpha| > 1`` at every
+        step) raises a ``ValueError`` naming it and ``alpha`` before the
+        first step, as do weights or a cost that stop being finite.
     max_iter : int, default=2000
         Maximum number of iterations: gradient steps (``"gd"``), accepted
         steps (``"nesterov"``) or epochs (``"sgd"``).
@@ -67,9 +68,8 @@ class GDLogisticRegression(
         ``"gd"`` and ``"nesterov"`` stop when the largest absolute entry of
         the gradient (the gradient mapping with an L1 penalty) is
         ``<= tol``. ``"sgd"`` stops when the epoch's loss has not improved
-        by ``tol`` for ``n_iter_no_change`` epochs. With ``early_stopping``,
-        every solver also stops when the validation loss has not improved by
-        ``tol`` for ``n_iter_no_change`` iterations.
+        by ``tol`` for ``n_iter_no_change`` epochs (see also
+        ``early_stopping``).
     alpha : float, default=1e-4
         Penalty strength, on the mean loss. ``0`` is the course's
         unregularised algorithm.
@@ -105,11 +105,12 @@ class GDLogisticRegression(
         Exponent of the ``"invscaling"`` schedule.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified), measure
-        its log-loss after every iteration (each epoch of ``"sgd"``), stop
-        when it has not improved by ``tol`` for ``n_iter_no_change``
-        iterations, and keep the weights where it was lowest. Every solver;
-        for ``"gd"`` and ``"nesterov"`` each iteration then also reads the
-        held-out rows once.
+        its log-loss at every iteration, keep the weights where it was
+        lowest, and stop when it stops improving: ``"sgd"`` when it has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs; ``"gd"`` and
+        ``"nesterov"``, whose steps improve it by small amounts by design,
+        when it has reached no new minimum for ``n_iter_no_change``
+        iterations (the held-out rows are then read once per iteration).
     validation_fraction : float, default=0.1
         Share of the data held out by ``early_stopping``.
     n_iter_no_change : int, default=5
@@ -168,11 +169,12 @@ class GDLogisticRegression(
     Notes
     -----
     ``fit`` and ``partial_fit`` are atomic: they work on a copy of the
-    estimator and replace its state in one step at the end. If they raise
-    (bad input, or a ``learning_rate`` that makes the iterates diverge), the
-    estimator keeps the state it had before the call; two calls on one
-    instance from two threads at once leave the whole state of one of them
-    (the last to end), never a mixture. Parameters given as NumPy scalars
+    estimator and replace its fitted state in one step at the end. If they
+    raise (bad input, or a ``learning_rate`` that makes the iterates
+    diverge), the estimator keeps the state it had before the call. Calls on
+    one instance from several threads run one at a time: fits leave the
+    whole model of the last, and every ``partial_fit`` counts. Parameters
+    given as NumPy scalars
     (``np.float64(1e-4)``, as ``np.logspace`` makes) act exactly as Python
     numbers, and the caller's ``np.errstate`` does not change the result.
 
@@ -362,7 +364,9 @@ class GDLogisticRegression(
         try:
             result = SOLVERS[solver](problem, w, b, **options)
         except core.DivergenceError as error:
-            raise divergence_error(self, error, solver, learning_rate) from None
+            raise divergence_error(
+                self, error, solver, learning_rate, incremental
+            ) from None
         if not result.converged and not incremental:
             warn_not_converged(self, learning_rate)
         previous = list(self.loss_curve_) if incremental and not first else []

@@ -5,7 +5,9 @@ shuffles, and the warnings and errors in the estimator's terms."""
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -26,19 +28,34 @@ def fitting(estimator):
     and runs under one floating-point error state, whatever the caller's
     ``np.errstate``: the fit checks finiteness itself and raises its own
     errors. Only a fit that ends well changes the estimator, by one
-    assignment of its ``__dict__``: a fit that raises leaves it as it was,
-    and two fits of one instance in two threads leave the whole state of
-    one of them (the last to end).
+    assignment of its ``__dict__`` that keeps its parameters as they are
+    then: a fit that raises leaves it as it was. Fits of one instance run one
+    at a time (a lock per instance, outside its state): two threads fitting
+    it at once leave the whole model of the later, and two ``partial_fit``
+    calls both count.
     """
-    params = estimator.get_params(deep=False)
-    work = object.__new__(type(estimator))
-    vars(work).update(vars(estimator))
-    for name, value in params.items():
-        if isinstance(value, np.generic):
-            setattr(work, name, value.item())
-    with np.errstate(all="ignore"):
-        yield work
-    estimator.__dict__ = {**vars(work), **params}
+    with _lock_of(estimator):
+        params = estimator.get_params(deep=False)
+        work = object.__new__(type(estimator))
+        vars(work).update(vars(estimator))
+        for name, value in params.items():
+            if isinstance(value, np.generic):
+                setattr(work, name, value.item())
+        with np.errstate(all="ignore"):
+            yield work
+        current = {name: vars(estimator)[name] for name in params}
+        estimator.__dict__ = {**vars(work), **current}
+
+
+_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def _lock_of(estimator) -> threading.RLock:
+    """The lock of ``estimator``'s fits; it dies with the estimator and is
+    never pickled, copied or cloned."""
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(estimator, threading.RLock())
 
 
 def start(estimator, X, n_classes, first):
@@ -84,25 +101,31 @@ def shuffler(estimator, first, incremental):
     return copy.deepcopy(random_state) if incremental else random_state
 
 
-def divergence_error(estimator, error, solver, step):
-    """The divergence error in the estimator's terms: which parameters made
-    the step too long, and what to change."""
+def divergence_error(estimator, error, solver, step, incremental):
+    """The divergence error in the estimator's terms: which call and
+    parameters made the step too long, and what to change."""
+    where = (
+        "GDLogisticRegression.partial_fit"
+        if incremental
+        else f"GDLogisticRegression(solver={solver!r})"
+    )
     if estimator.learning_rate == "auto":
         setting = f"learning_rate='auto' (a step of {step:.3g})"
-        advice = "Use solver='nesterov', whose line search cannot diverge"
+        advice = ["a smaller fixed learning_rate"]
+        if solver != "nesterov" and not incremental:
+            advice.insert(0, "solver='nesterov', whose line search cannot diverge")
     else:
         setting = f"learning_rate={estimator.learning_rate!r}"
-        advice = "Use a smaller learning_rate, learning_rate='auto'"
-    if solver == "sgd":  # the L2 part alone diverges once step * alpha > 2
-        setting += (
-            f" and alpha={estimator.alpha!r} (step * alpha = "
-            f"{step * estimator.alpha:.3g})"
-        )
-        advice += ", a smaller alpha"
+        advice = ["a smaller learning_rate", "learning_rate='auto'"]
+    alpha_l2 = estimator.alpha * (
+        {"l2": 1.0, "elasticnet": 1.0 - estimator.l1_ratio}.get(estimator.penalty, 0.0)
+    )
+    if solver != "nesterov" and step * alpha_l2 > 2:  # the L2 part diverges
+        setting += f" and alpha={estimator.alpha!r}"
+        advice.append("a smaller alpha")
     return core.DivergenceError(
-        f"GDLogisticRegression(solver={solver!r}) diverged at iteration "
-        f"{error.iteration}: {error.reason} with {setting}. {advice}, or "
-        "scale the features.",
+        f"{where} diverged at iteration {error.iteration}: {error.reason}, "
+        f"with {setting}. Use {', '.join(advice)}, or scale the features.",
         error.iteration,
         error.reason,
     )

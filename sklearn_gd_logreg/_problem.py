@@ -64,8 +64,11 @@ class Problem:
             sample_weight=self.sample_weight,
             alpha=self.penalty.l2,
         )
-        if not self.fit_intercept:
-            grads["db"] = np.zeros_like(grads["db"])
+        db = grads["db"]
+        if np.ndim(db) == 0:  # a float: a np.float64 b would make the scores
+            grads["db"] = float(db) if self.fit_intercept else 0.0  # float64
+        elif not self.fit_intercept:
+            grads["db"] = np.zeros_like(db)
         return f, grads
 
     def value(self, w, b) -> float:

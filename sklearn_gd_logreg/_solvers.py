@@ -27,7 +27,6 @@ from sklearn_gd_logreg._problem import Problem
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
 MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
 TRIALS = 200  # "nesterov": steps a line search tries before it gives up
-DIVERGENCE = 1e3  # the objective 1000 x above its start: growing without bound
 
 
 @dataclass
@@ -58,17 +57,18 @@ def gd(
 ) -> Result:
     """The course's gradient descent (ISTA when the penalty has an L1 part),
     stopping when ``problem.optimality <= tol``, or with a ``validation``
-    problem when its loss stalls (:class:`_Stall`), returning the best
-    iterate there."""
+    problem when its loss has reached no new minimum for
+    ``n_iter_no_change`` iterations (:class:`_Stall`), returning the best
+    iterate there. A step that makes the L2 part diverge is refused first
+    (:func:`_check_l2_step`)."""
+    _check_l2_step(learning_rate, problem.penalty.l2, learning_rate, 0)
     curve: list[float] = []
-    guard = _Guard(problem, learning_rate)
-    stall = None if validation is None else _Stall(tol, n_iter_no_change, (w, b))
+    stall = None if validation is None else _Stall(0.0, n_iter_no_change, (w, b))
     converged = False
 
     def record(i, w, b, f, grads):
         nonlocal converged
         curve.append(f + problem.penalty.nonsmooth(w))
-        guard.check(curve[-1], i)
         if verbose and i % 100 == 0:
             core.show_cost(i, curve[-1])
         converged = problem.optimality(w, grads, learning_rate) <= tol
@@ -95,7 +95,6 @@ def gd(
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             f, grads = problem.loss_and_grad(w, b)
         check_finite(f, learning_rate, max_iter)
-        guard.check(f + problem.penalty.nonsmooth(w), max_iter)
         converged = problem.optimality(w, grads, learning_rate) <= tol
     if stall is not None:
         w, b = stall.best_params
@@ -139,14 +138,17 @@ def nesterov(
     (one whose objective overflows is divided by 65536), so that even a
     first step of 1e308 takes a few dozen trials, and a line search that finds no
     step in ``TRIALS`` reports divergence. With a ``validation`` problem, it
-    also stops when the validation loss stalls (:class:`_Stall`) and returns
-    the best iterate there.
+    also stops when the validation loss has reached no new minimum for
+    ``n_iter_no_change`` iterations (:class:`_Stall`) and returns the best
+    iterate there (or the start, if none is better).
     """
     penalty = problem.penalty
     step, t = learning_rate, 1.0
     x_w, x_b = y_w, y_b = w, b
     curve: list[float] = []
-    stall = None if validation is None else _Stall(tol, n_iter_no_change, (w, b))
+    stall = None
+    if validation is not None:  # the start is the best until beaten
+        stall = _Stall(0.0, n_iter_no_change, (w, b), validation.value(w, b))
     converged = False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         f_y, g_y = problem.loss_and_grad(y_w, y_b)
@@ -156,6 +158,8 @@ def nesterov(
             if problem.optimality(y_w, g_y, step) <= tol:
                 x_w, x_b = y_w, y_b
                 curve.append(f_y + penalty.nonsmooth(y_w))
+                if stall is not None:
+                    stall.update(validation.value(y_w, y_b), (y_w, y_b))
                 converged = True
                 break
             previous_step, step = step, min(step * growth, MAX_STEP)
@@ -256,8 +260,8 @@ def sgd(
     n_batches = math.ceil(m / batch_size)
     mean_weight = float(problem.sample_weight.sum()) / m
     curve: list[float] = []
-    guard = _Guard(problem, learning_rate)
-    stall = _Stall(tol, n_iter_no_change, (w, b))
+    start = math.inf if validation is None else validation.value(w, b)
+    stall = _Stall(tol, n_iter_no_change, (w, b), start)
     shrink, converged = 1.0, False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(max_iter):
@@ -270,11 +274,11 @@ def sgd(
                 if schedule == "invscaling":  # a power that underflows, never
                     eta = eta * (1.0 + epochs_seen) ** -power_t  # overflows
                 epochs_seen += 1.0 / n_batches
+                _check_l2_step(eta, penalty.l2, learning_rate, epoch)
                 dw = penalty.l2 * w
                 if batch_weight > 0.0:  # else only the penalty's step
                     f, grads = batch.loss_and_grad(w, b)
                     check_finite(f, learning_rate, epoch)
-                    guard.check(f, epoch)
                     total += f * batch_weight
                     weight += batch_weight
                     scale = batch_weight / (batch.n_samples * mean_weight)
@@ -283,7 +287,6 @@ def sgd(
                 w = penalty.prox(w - eta * dw, eta)
             loss = total / weight + penalty.value(w)
             check_finite(loss, learning_rate, epoch)
-            guard.check(loss, epoch)
             curve.append(loss)
             if verbose:
                 core.show_cost(epoch, loss)
@@ -308,13 +311,13 @@ class _Stall:
     a held-out log-loss for ``early_stopping``) and the parameters it was
     measured at, and returns ``True`` once the loss has not improved on its
     best by more than ``tol`` for ``patience`` calls in a row;
-    ``best_params`` are those of the lowest loss (``start`` before the
-    first), ``scores`` every loss.
+    ``best_params`` are those of the lowest loss (``start``, whose loss is
+    ``start_loss``, until one is lower), ``scores`` every loss.
     """
 
-    def __init__(self, tol, patience: int, start):
+    def __init__(self, tol, patience: int, start, start_loss=math.inf):
         self.tol, self.patience = tol, patience
-        self.best, self.best_params, self.count = math.inf, start, 0
+        self.best, self.best_params, self.count = start_loss, start, 0
         self.scores: list[float] = []
 
     def update(self, loss: float, params) -> bool:
@@ -325,32 +328,25 @@ class _Stall:
         return self.count >= self.patience
 
 
-class _Guard:
-    """Divergence, caught before it overflows.
+def _check_l2_step(step, l2, learning_rate, iteration) -> None:
+    """Refuse a step that makes the L2 part diverge, before it overflows.
 
-    ``check(F, i)`` raises the divergence error (:func:`diverged`) when
-    the objective ``F`` exceeds ``DIVERGENCE`` times the larger of its first
-    value and ``log K`` (the log-loss of ``w = 0``, ``b = 0`` with ``K``
-    classes). Gradient descent with a stable step only lowers the objective,
-    and the noise of SGD moves a batch's loss by a small factor; an
-    objective 1000 times that of the all-zero model means scores in the
-    hundreds and weights that grow geometrically with each step.
+    Each step multiplies ``w`` by ``1 - step * l2`` before the log-loss's
+    part, whose gradient is bounded by the largest ``|x|``: the weights grow
+    without bound, geometrically, exactly when ``|1 - step * l2| > 1``, that
+    is ``step * l2 > 2`` (``1 / L`` never is: ``L >= l2``). Without it they
+    can grow at most linearly, and a large step's loss may spike and then
+    settle (it does on separable data), so nothing else is called
+    divergence until it is no longer finite.
     """
-
-    def __init__(self, problem: Problem, learning_rate: float):
-        self.floor = math.log(max(2, problem.Y.shape[0]))
-        self.learning_rate, self.start = learning_rate, None
-
-    def check(self, objective: float, iteration: int) -> None:
-        if self.start is None:
-            self.start = objective
-        elif objective > DIVERGENCE * max(self.start, self.floor):
-            diverged(
-                self.learning_rate,
-                iteration,
-                f"the objective grew from {self.start:.3g} to {objective:.3g}, "
-                f"over {DIVERGENCE:g} times its start,",
-            )
+    if step * l2 > 2.0:
+        diverged(
+            learning_rate,
+            iteration,
+            f"a step of {step:.3g} multiplies the weights by "
+            f"|1 - step * alpha| = {abs(1 - step * l2):.3g} > 1 at every "
+            "iteration (the L2 part alone grows geometrically)",
+        )
 
 
 def _dot(a, b) -> float:

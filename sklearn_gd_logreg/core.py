@@ -341,8 +341,9 @@ def optimize(
             w = w - learning_rate * grads["dw"]
             if prox is not None:
                 w = prox(w, learning_rate)
-            if fit_intercept:
-                b = b - learning_rate * grads["db"]
+            if fit_intercept:  # a float b keeps float32 scores float32
+                db = grads["db"]
+                b = b - learning_rate * (float(db) if np.ndim(db) == 0 else db)
         check_finite(w, learning_rate, num_iterations - 1)
         check_finite(b, learning_rate, num_iterations - 1)
     return {"w": w, "b": b}, grads, costs
