@@ -28,8 +28,8 @@ def fitting(estimator):
     and runs under one floating-point error state, whatever the caller's
     ``np.errstate``: the fit checks finiteness itself and raises its own
     errors. Only a fit that ends well changes the estimator, by one
-    assignment of its ``__dict__`` that keeps its parameters as they are
-    then: a fit that raises leaves it as it was. Fits of one instance run one
+    assignment of its ``__dict__`` (its parameters set back as they are
+    then): a fit that raises leaves it as it was. Fits of one instance run one
     at a time (a lock per instance, outside its state): two threads fitting
     it at once leave the whole model of the later, and two ``partial_fit``
     calls both count.
@@ -43,19 +43,31 @@ def fitting(estimator):
                 setattr(work, name, value.item())
         with np.errstate(all="ignore"):
             yield work
-        current = {name: vars(estimator)[name] for name in params}
-        estimator.__dict__ = {**vars(work), **current}
+        current = estimator.get_params(deep=False)  # as they are now
+        estimator.__dict__ = dict(vars(work))
+        for name, value in current.items():  # through properties, if any
+            setattr(estimator, name, value)
 
 
-_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCKS: dict[int, threading.RLock] = {}
 _LOCKS_LOCK = threading.Lock()
 
 
 def _lock_of(estimator) -> threading.RLock:
-    """The lock of ``estimator``'s fits; it dies with the estimator and is
-    never pickled, copied or cloned."""
+    """The lock of ``estimator``'s fits, by identity (not by ``==``, which
+    a subclass may define); it goes with the estimator and is never
+    pickled, copied or cloned."""
+    key = id(estimator)
     with _LOCKS_LOCK:
-        return _LOCKS.setdefault(estimator, threading.RLock())
+        if key not in _LOCKS:
+            _LOCKS[key] = threading.RLock()
+            weakref.finalize(estimator, _forget, key)
+        return _LOCKS[key]
+
+
+def _forget(key: int) -> None:
+    with _LOCKS_LOCK:
+        _LOCKS.pop(key, None)
 
 
 def start(estimator, X, n_classes, first):

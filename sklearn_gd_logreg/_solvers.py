@@ -27,6 +27,7 @@ from sklearn_gd_logreg._problem import Problem
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
 MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
 TRIALS = 200  # "nesterov": steps a line search tries before it gives up
+GROWTH_DIGITS = 10  # a decaying step may grow the weights at most 1e10 times
 
 
 @dataclass
@@ -61,7 +62,7 @@ def gd(
     ``n_iter_no_change`` iterations (:class:`_Stall`), returning the best
     iterate there. A step that makes the L2 part diverge is refused first
     (:func:`_check_l2_step`)."""
-    _check_l2_step(learning_rate, problem.penalty.l2, learning_rate, 0)
+    _check_l2_step(learning_rate, problem.penalty.l2)
     curve: list[float] = []
     stall = None if validation is None else _Stall(0.0, n_iter_no_change, (w, b))
     converged = False
@@ -96,6 +97,8 @@ def gd(
             f, grads = problem.loss_and_grad(w, b)
         check_finite(f, learning_rate, max_iter)
         converged = problem.optimality(w, grads, learning_rate) <= tol
+        if stall is not None:  # the last step's iterate may be the best
+            stall.update(validation.value(w, b), (w, b), record=False)
     if stall is not None:
         w, b = stall.best_params
         return Result(
@@ -260,6 +263,15 @@ def sgd(
     n_batches = math.ceil(m / batch_size)
     mean_weight = float(problem.sample_weight.sum()) / m
     curve: list[float] = []
+    _check_l2_step(
+        learning_rate,
+        penalty.l2,
+        schedule="constant" if tol is None and schedule == "adaptive" else schedule,
+        power_t=power_t,
+        n_batches=n_batches,
+        patience=n_iter_no_change,
+        epochs_seen=epochs_seen,
+    )
     start = math.inf if validation is None else validation.value(w, b)
     stall = _Stall(tol, n_iter_no_change, (w, b), start)
     shrink, converged = 1.0, False
@@ -274,7 +286,6 @@ def sgd(
                 if schedule == "invscaling":  # a power that underflows, never
                     eta = eta * (1.0 + epochs_seen) ** -power_t  # overflows
                 epochs_seen += 1.0 / n_batches
-                _check_l2_step(eta, penalty.l2, learning_rate, epoch)
                 dw = penalty.l2 * w
                 if batch_weight > 0.0:  # else only the penalty's step
                     f, grads = batch.loss_and_grad(w, b)
@@ -320,32 +331,66 @@ class _Stall:
         self.best, self.best_params, self.count = start_loss, start, 0
         self.scores: list[float] = []
 
-    def update(self, loss: float, params) -> bool:
-        self.scores.append(loss)
+    def update(self, loss: float, params, record: bool = True) -> bool:
+        if record:  # else only a candidate for the best
+            self.scores.append(loss)
         self.count = 0 if loss < self.best - self.tol else self.count + 1
         if loss < self.best:
             self.best, self.best_params = loss, params
         return self.count >= self.patience
 
 
-def _check_l2_step(step, l2, learning_rate, iteration) -> None:
-    """Refuse a step that makes the L2 part diverge, before it overflows.
+def _check_l2_step(
+    learning_rate,
+    l2,
+    *,
+    schedule="constant",
+    power_t=0.0,
+    n_batches=1,
+    patience=1,
+    epochs_seen=0.0,
+) -> None:
+    """Refuse a step that makes the L2 part diverge, before it is taken.
 
     Each step multiplies ``w`` by ``1 - step * l2`` before the log-loss's
     part, whose gradient is bounded by the largest ``|x|``: the weights grow
-    without bound, geometrically, exactly when ``|1 - step * l2| > 1``, that
-    is ``step * l2 > 2`` (``1 / L`` never is: ``L >= l2``). Without it they
-    can grow at most linearly, and a large step's loss may spike and then
-    settle (it does on separable data), so nothing else is called
-    divergence until it is no longer finite.
+    geometrically while ``|1 - step * l2| > 1``, that is ``step * l2 > 2``
+    (``1 / L`` never is: ``L >= l2``), and at most linearly otherwise (a
+    large step's loss may spike and then settle; that is not divergence).
+    A constant step (``"gd"``, ``schedule="constant"``, ``partial_fit``'s
+    ``"adaptive"``) is refused if ``step * l2 > 2``; a decaying one
+    (``"invscaling"``, or ``"adaptive"``, divided by 5 after at least
+    ``patience`` epochs) if the steps it takes before ``step * l2 <= 2``
+    multiply the weights by more than ``10**GROWTH_DIGITS``.
     """
-    if step * l2 > 2.0:
+    if learning_rate * l2 <= 2.0 and schedule != "invscaling":
+        return
+    reason = None
+    if schedule == "constant":
+        reason = "at every iteration"
+    else:
+        digits = 0.0
+        for t in range(1_000_000):  # steps, in the order the schedule takes them
+            if schedule == "invscaling":
+                step = learning_rate * (1.0 + epochs_seen + t / n_batches) ** -power_t
+            else:  # "adaptive": constant for at least `patience` epochs
+                step = learning_rate * 0.2 ** (t // (patience * n_batches))
+            if step * l2 <= 2.0:
+                break
+            digits += math.log10(step * l2 - 1.0)
+            if digits > GROWTH_DIGITS:
+                reason = (
+                    f"{t + 1} times, a factor over 1e{GROWTH_DIGITS:g}, before "
+                    f"the {schedule!r} schedule brings the step below 2 / alpha"
+                )
+                break
+    if reason is not None:
         diverged(
             learning_rate,
-            iteration,
-            f"a step of {step:.3g} multiplies the weights by "
-            f"|1 - step * alpha| = {abs(1 - step * l2):.3g} > 1 at every "
-            "iteration (the L2 part alone grows geometrically)",
+            0,
+            f"a step of {learning_rate:.3g} multiplies the weights by "
+            f"|1 - step * alpha| = {abs(1 - learning_rate * l2):.3g} > 1 "
+            f"{reason} (the L2 part alone grows geometrically)",
         )
 
 

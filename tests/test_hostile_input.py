@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 from helpers import fit_quietly, run_in_forked_child
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
@@ -89,10 +94,35 @@ def test_divergence_under_auto_says_auto_and_suggests_nesterov(iris, monkeypatch
 
 
 def test_the_l2_rule_refuses_exactly_the_steps_that_grow_geometrically():
-    _solvers._check_l2_step(1.99, 1.0, 1.99, 0)  # |1 - 1.99| < 1: contracts
-    _solvers._check_l2_step(1e9, 0.0, 1e9, 0)  # no L2 part: linear growth
-    with pytest.raises(core.DivergenceError, match=r"= 1\.01 > 1"):
-        _solvers._check_l2_step(2.01, 1.0, 2.01, 3)
+    check = _solvers._check_l2_step
+    check(1.99, 1.0)  # |1 - 1.99| < 1: the L2 part contracts
+    check(1e9, 0.0)  # no L2 part: the weights grow at most linearly
+    with pytest.raises(core.DivergenceError, match=r"= 1\.01 > 1 at every"):
+        check(2.01, 1.0)
+    # A decaying step: refused only if the weights grow over 1e10 times
+    # before it falls below 2 / alpha.
+    check(2.5, 1.0, schedule="invscaling", power_t=0.5, n_batches=1)
+    check(2.5, 1.0, schedule="adaptive", patience=5, n_batches=1)  # 1.5**5
+    with pytest.raises(core.DivergenceError, match="'adaptive' schedule"):
+        check(10.0, 1.0, schedule="adaptive", patience=5, n_batches=5)  # 9**25
+
+
+def test_sgd_whose_decaying_step_tames_the_l2_part_converges():
+    # Found in review: a first step of 2.5 / alpha with one batch per epoch
+    # grows the weights 1.5 times per step until the schedule shrinks it.
+    X, y = make_classification(200, 5, random_state=0)
+    for schedule in ("invscaling", "adaptive"):
+        est = GDLogisticRegression(
+            solver="sgd",
+            learning_rate=2.5,
+            alpha=1.0,
+            batch_size=200,
+            learning_rate_schedule=schedule,
+            tol=1e-6,
+            random_state=0,
+        )
+        fit_quietly(est, X, y)
+        assert np.all(np.abs(est.coef_) < 1)
 
 
 def test_a_large_step_whose_loss_spikes_then_settles_is_not_divergence(rng):
@@ -385,6 +415,36 @@ def test_concurrent_partial_fits_all_count_and_set_params_is_kept(iris, monkeypa
     monkeypatch.setattr(_classifier, "step_size", set_params_midway)
     fit_quietly(est.set_params(max_iter=3), X, y)
     assert est.n_iter_ == 3 and est.max_iter == 7
+
+
+def test_subclasses_with_eq_or_properties_still_fit(iris):
+    # Found in review: the per-instance lock was looked up by ==, and the
+    # commit read parameters from __dict__.
+    X, y = iris
+
+    class Equal(GDLogisticRegression):
+        def __eq__(self, other):
+            return self.get_params() == other.get_params()
+
+    class Property(GDLogisticRegression):
+        @property
+        def alpha(self):
+            return self._alpha
+
+        @alpha.setter
+        def alpha(self, value):
+            self._alpha = value
+
+    for cls in (Equal, Property):
+        est = fit_quietly(cls(max_iter=5, alpha=np.float64(1e-3)), X, y)
+        assert est.n_iter_ == 5 and type(est.alpha) is np.float64
+
+
+def test_gd_early_stopping_considers_the_last_step(iris):
+    X, y = iris
+    est = fit_quietly(GDLogisticRegression(early_stopping=True, max_iter=1), X, y)
+    assert np.abs(est.coef_).max() > 0  # the start (zeros) was kept before
+    assert len(est.validation_scores_) == est.n_iter_ == 1
 
 
 def test_float32_iterates_stay_float32(monkeypatch):
