@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sklearn_gd_logreg import core
-from sklearn_gd_logreg._divergence import check_finite, diverged
+from sklearn_gd_logreg._divergence import check_finite, check_l2_step, diverged
 from sklearn_gd_logreg._problem import Problem
 
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
 MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
 TRIALS = 200  # "nesterov": steps a line search tries before it gives up
-GROWTH_DIGITS = 10  # a decaying step may grow the weights at most 1e10 times
 
 
 @dataclass
@@ -61,8 +60,8 @@ def gd(
     problem when its loss has reached no new minimum for
     ``n_iter_no_change`` iterations (:class:`_Stall`), returning the best
     iterate there. A step that makes the L2 part diverge is refused first
-    (:func:`_check_l2_step`)."""
-    _check_l2_step(learning_rate, problem.penalty.l2)
+    (:func:`~sklearn_gd_logreg._divergence.check_l2_step`)."""
+    check_l2_step(learning_rate, problem.penalty.l2)
     curve: list[float] = []
     stall = None if validation is None else _Stall(0.0, n_iter_no_change, (w, b))
     converged = False
@@ -263,7 +262,7 @@ def sgd(
     n_batches = math.ceil(m / batch_size)
     mean_weight = float(problem.sample_weight.sum()) / m
     curve: list[float] = []
-    _check_l2_step(
+    check_l2_step(
         learning_rate,
         penalty.l2,
         schedule="constant" if tol is None and schedule == "adaptive" else schedule,
@@ -338,60 +337,6 @@ class _Stall:
         if loss < self.best:
             self.best, self.best_params = loss, params
         return self.count >= self.patience
-
-
-def _check_l2_step(
-    learning_rate,
-    l2,
-    *,
-    schedule="constant",
-    power_t=0.0,
-    n_batches=1,
-    patience=1,
-    epochs_seen=0.0,
-) -> None:
-    """Refuse a step that makes the L2 part diverge, before it is taken.
-
-    Each step multiplies ``w`` by ``1 - step * l2`` before the log-loss's
-    part, whose gradient is bounded by the largest ``|x|``: the weights grow
-    geometrically while ``|1 - step * l2| > 1``, that is ``step * l2 > 2``
-    (``1 / L`` never is: ``L >= l2``), and at most linearly otherwise (a
-    large step's loss may spike and then settle; that is not divergence).
-    A constant step (``"gd"``, ``schedule="constant"``, ``partial_fit``'s
-    ``"adaptive"``) is refused if ``step * l2 > 2``; a decaying one
-    (``"invscaling"``, or ``"adaptive"``, divided by 5 after at least
-    ``patience`` epochs) if the steps it takes before ``step * l2 <= 2``
-    multiply the weights by more than ``10**GROWTH_DIGITS``.
-    """
-    if learning_rate * l2 <= 2.0 and schedule != "invscaling":
-        return
-    reason = None
-    if schedule == "constant":
-        reason = "at every iteration"
-    else:
-        digits = 0.0
-        for t in range(1_000_000):  # steps, in the order the schedule takes them
-            if schedule == "invscaling":
-                step = learning_rate * (1.0 + epochs_seen + t / n_batches) ** -power_t
-            else:  # "adaptive": constant for at least `patience` epochs
-                step = learning_rate * 0.2 ** (t // (patience * n_batches))
-            if step * l2 <= 2.0:
-                break
-            digits += math.log10(step * l2 - 1.0)
-            if digits > GROWTH_DIGITS:
-                reason = (
-                    f"{t + 1} times, a factor over 1e{GROWTH_DIGITS:g}, before "
-                    f"the {schedule!r} schedule brings the step below 2 / alpha"
-                )
-                break
-    if reason is not None:
-        diverged(
-            learning_rate,
-            0,
-            f"a step of {learning_rate:.3g} multiplies the weights by "
-            f"|1 - step * alpha| = {abs(1 - learning_rate * l2):.3g} > 1 "
-            f"{reason} (the L2 part alone grows geometrically)",
-        )
 
 
 def _dot(a, b) -> float:

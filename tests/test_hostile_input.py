@@ -28,9 +28,9 @@ from sklearn_gd_logreg import (
     ImageFlattener,
     InconsistentVersionWarning,
     _classifier,
+    _divergence,
     _fitting,
     _problem,
-    _solvers,
     core,
 )
 from sklearn_gd_logreg._inputs import validation_split
@@ -94,7 +94,7 @@ def test_divergence_under_auto_says_auto_and_suggests_nesterov(iris, monkeypatch
 
 
 def test_the_l2_rule_refuses_exactly_the_steps_that_grow_geometrically():
-    check = _solvers._check_l2_step
+    check = _divergence.check_l2_step
     check(1.99, 1.0)  # |1 - 1.99| < 1: the L2 part contracts
     check(1e9, 0.0)  # no L2 part: the weights grow at most linearly
     with pytest.raises(core.DivergenceError, match=r"= 1\.01 > 1 at every"):
