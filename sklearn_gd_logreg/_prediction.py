@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from scipy.special import log_expit, log_softmax
 from sklearn.utils.validation import check_is_fitted
@@ -61,11 +63,7 @@ class LinearPredictionMixin:
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class in ``classes_``; rows sum to 1.
         """
-        scores = self.decision_function(X)
-        with np.errstate(all="ignore"):  # exp underflows to 0: exact enough
-            if scores.ndim == 1:
-                return np.column_stack([core.sigmoid(-scores), core.sigmoid(scores)])
-            return core.softmax(scores.T).T
+        return self._per_class(X, core.sigmoid, lambda Z: core.softmax(Z.T).T)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed without underflow.
@@ -80,11 +78,16 @@ class LinearPredictionMixin:
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class in ``classes_``.
         """
+        return self._per_class(X, log_expit, partial(log_softmax, axis=1))
+
+    def _per_class(self, X, binary, multiclass):
+        """``binary`` of minus and plus the score (two classes), or
+        ``multiclass`` of the ``(n_samples, K)`` scores: one column per class."""
         scores = self.decision_function(X)
         with np.errstate(all="ignore"):  # exp underflows to 0: exact enough
             if scores.ndim == 1:
-                return np.column_stack([log_expit(-scores), log_expit(scores)])
-            return log_softmax(scores, axis=1)
+                return np.column_stack([binary(-scores), binary(scores)])
+            return multiclass(scores)
 
     def predict(self, X):
         """Predict class labels by the course's rule.

@@ -98,12 +98,11 @@ def gd(
         converged = problem.optimality(w, grads, learning_rate) <= tol
         if stall is not None:  # the last step's iterate may be the best
             stall.update(validation.value(w, b), (w, b), record=False)
-    if stall is not None:
-        w, b = stall.best_params
-        return Result(
-            w, b, len(curve), curve, converged, learning_rate, 0.0, stall.scores
-        )
-    return Result(w, b, len(curve), curve, converged, learning_rate)
+    if stall is None:
+        return Result(w, b, len(curve), curve, converged, learning_rate)
+    w, b = stall.best_params
+    scores = stall.scores
+    return Result(w, b, len(curve), curve, converged, learning_rate, 0.0, scores)
 
 
 def nesterov(
@@ -219,10 +218,10 @@ def nesterov(
             x_w, x_b, F_x = new_w, new_b, F_new
         if not converged:  # is the last iterate, whose gradient we have, done?
             converged = problem.optimality(x_w, g_new, step) <= tol
-    if stall is not None:
-        x_w, x_b = stall.best_params
-        return Result(x_w, x_b, len(curve), curve, converged, step, 0.0, stall.scores)
-    return Result(x_w, x_b, len(curve), curve, converged, step)
+    if stall is None:
+        return Result(x_w, x_b, len(curve), curve, converged, step)
+    x_w, x_b = stall.best_params
+    return Result(x_w, x_b, len(curve), curve, converged, step, 0.0, stall.scores)
 
 
 def sgd(
