@@ -157,52 +157,69 @@ static inline double twin_sigmoid(double *z, double y, double s) {
      * (row r of class k at z[k * TWIN_CHUNK + r]) becomes dz, added into db;  \
      * y[k * m + r] is the label of row r. As core's log_loss: the sigmoid's  \
      * (K = 1) or log-sum-exp(z) - y . z (K >= 2), exact when well classified.\
+     * The rows are padded to whole blocks of TWIN_BLOCK with weight 0 (whose \
+     * loss and dz are 0), and labels and weights copied to doubles, so that  \
+     * every loop runs in whole vectors: a remainder row costs a scalar exp   \
+     * and log (float32 rows of 8: 15 ns a row, against 3 ns vectorised).     \
      */                                                                        \
     TWIN_CLONES static double twin_loss_##SUFFIX(double *z, ptrdiff_t rows,     \
                                                  ptrdiff_t K, const REAL *y,    \
                                                  ptrdiff_t m, const REAL *s,    \
                                                  double *db) {                  \
         double loss = 0, sum = 0, top[TWIN_CHUNK], rest[TWIN_CHUNK];            \
-        double yz[TWIN_CHUNK], w[TWIN_CHUNK], arg[TWIN_CHUNK];                  \
-        for (ptrdiff_t r = 0; r < rows; r++) w[r] = s ? s[r] : 1.0;             \
+        double yz[TWIN_CHUNK], w[TWIN_CHUNK], arg[TWIN_CHUNK], yk[TWIN_CHUNK];  \
+        ptrdiff_t padded = (rows + TWIN_BLOCK - 1) / TWIN_BLOCK * TWIN_BLOCK;   \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                  \
+            w[r] = s ? (double)s[r] : 1.0;                                      \
+            yk[r] = (double)y[r];                                               \
+        }                                                                       \
+        for (ptrdiff_t r = rows; r < padded; r++) {                             \
+            w[r] = yk[r] = 0.0;                                                 \
+            for (ptrdiff_t k = 0; k < K; k++) z[k * TWIN_CHUNK + r] = 0.0;      \
+        }                                                                       \
         if (K == 1) {                                                           \
             _Pragma("omp simd reduction(+ : loss, sum)")                        \
-            for (ptrdiff_t r = 0; r < rows; r++) {                              \
-                loss += twin_sigmoid(z + r, y[r], w[r]);                        \
+            for (ptrdiff_t r = 0; r < padded; r++) {                            \
+                loss += twin_sigmoid(z + r, yk[r], w[r]);                       \
                 sum += z[r];                                                    \
             }                                                                   \
             db[0] += sum;                                                       \
             return loss;                                                        \
         }                                                                       \
-        for (ptrdiff_t r = 0; r < rows; r++) {                                  \
+        for (ptrdiff_t r = 0; r < padded; r++) {                                \
             top[r] = z[r];                                                      \
             arg[r] = rest[r] = yz[r] = 0;                                       \
         }                                                                       \
         for (ptrdiff_t k = 1; k < K; k++)                                       \
             _Pragma("omp simd")                                                 \
-            for (ptrdiff_t r = 0; r < rows; r++) {                              \
+            for (ptrdiff_t r = 0; r < padded; r++) {                            \
                 double zk = z[k * TWIN_CHUNK + r];                              \
                 arg[r] = zk > top[r] ? (double)k : arg[r];                      \
                 top[r] = zk > top[r] ? zk : top[r];                             \
             }                                                                   \
         /* log-sum-exp(z) = top + log1p(sum of the others' exp(z_k - top)) */   \
-        for (ptrdiff_t k = 0; k < K; k++)                                       \
+        for (ptrdiff_t k = 0; k < K; k++) {                                     \
+            for (ptrdiff_t r = 0; r < padded; r++)                              \
+                yk[r] = r < rows ? (double)y[k * m + r] : 0.0;                  \
             _Pragma("omp simd")                                                 \
-            for (ptrdiff_t r = 0; r < rows; r++) {                              \
+            for (ptrdiff_t r = 0; r < padded; r++) {                            \
                 double zk = z[k * TWIN_CHUNK + r], e = twin_exp(zk - top[r]);   \
-                yz[r] += y[k * m + r] * zk;                                     \
+                yz[r] += yk[r] * zk;                                            \
                 z[k * TWIN_CHUNK + r] = e;                                      \
                 rest[r] += arg[r] == (double)k ? 0.0 : e;                       \
             }                                                                   \
+        }                                                                       \
         _Pragma("omp simd reduction(+ : loss)")                                 \
-        for (ptrdiff_t r = 0; r < rows; r++)                                    \
+        for (ptrdiff_t r = 0; r < padded; r++)                                  \
             loss += w[r] * (twin_log1p(rest[r]) + (top[r] - yz[r]));            \
         for (ptrdiff_t k = 0; k < K; k++) {                                     \
+            for (ptrdiff_t r = 0; r < padded; r++)                              \
+                yk[r] = r < rows ? (double)y[k * m + r] : 0.0;                  \
             sum = 0;                                                            \
             _Pragma("omp simd reduction(+ : sum)")                              \
-            for (ptrdiff_t r = 0; r < rows; r++) {                              \
+            for (ptrdiff_t r = 0; r < padded; r++) {                            \
                 double *zk = z + k * TWIN_CHUNK + r;                            \
-                *zk = w[r] * (*zk / (1.0 + rest[r]) - y[k * m + r]);            \
+                *zk = w[r] * (*zk / (1.0 + rest[r]) - yk[r]);                   \
                 sum += *zk;                                                     \
             }                                                                   \
             db[k] += sum;                                                       \
