@@ -15,6 +15,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from sklearn_gd_logreg import _xp, core
+from sklearn_gd_logreg._penalties import Penalty
+from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._xp import device, namespace
 
 NO_COMPAT = _xp.array_api_compat is None
@@ -171,3 +173,32 @@ def test_without_array_api_compat_other_libraries_get_a_clear_error(rng):
     w, b, X, Y = _problem(rng, 1)
     with pytest.raises(TypeError, match="array-api-compat"):
         core.propagate(xs.asarray(w), b, xs.asarray(X), xs.asarray(Y))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("K", [1, 3])
+def test_the_problem_and_its_penalty_give_numpys_numbers(lib, rng, K, fit_intercept):
+    """Layer 2 on another library: the objective, its gradient, the L1
+    proximal step and the optimality measure."""
+    w, b, X, Y = _problem(rng, K)
+    s = rng.uniform(0.5, 2.0, size=X.shape[1])
+    penalty = Penalty(l1=0.05, l2=0.01)
+    ours = Problem(X, Y, s, penalty, fit_intercept)
+    theirs = Problem(lib(X), lib(Y), lib(s), penalty, fit_intercept)
+    their_b = b if K == 1 else lib(b)
+    f, grads = ours.loss_and_grad(w, b)
+    their_f, their_grads = theirs.loss_and_grad(lib(w), their_b)
+    _assert_on(lib, their_grads["dw"])
+    assert_allclose(their_f, f, rtol=lib.rtol)
+    assert_allclose(_numpy(their_grads["dw"]), grads["dw"], rtol=lib.rtol, atol=1e-7)
+    assert_allclose(theirs.value(lib(w), their_b), ours.value(w, b), rtol=lib.rtol)
+    shrunk = penalty.prox(lib(w), 2.0)
+    _assert_on(lib, shrunk)
+    assert_allclose(_numpy(shrunk), penalty.prox(w, 2.0), rtol=lib.rtol)
+    assert (_numpy(shrunk) == 0).any()  # the L1 step makes weights exactly 0
+    assert_allclose(
+        theirs.optimality(lib(w), their_grads, 0.5),
+        ours.optimality(w, grads, 0.5),
+        rtol=lib.rtol,
+        atol=1e-7,
+    )
