@@ -17,6 +17,7 @@ from numpy.testing import assert_allclose
 from sklearn_gd_logreg import _xp, core
 from sklearn_gd_logreg._penalties import Penalty
 from sklearn_gd_logreg._problem import Problem
+from sklearn_gd_logreg._step_size import auto_learning_rate
 from sklearn_gd_logreg._xp import device, namespace
 
 NO_COMPAT = _xp.array_api_compat is None
@@ -202,3 +203,15 @@ def test_the_problem_and_its_penalty_give_numpys_numbers(lib, rng, K, fit_interc
         rtol=lib.rtol,
         atol=1e-7,
     )
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_the_auto_step_is_numpys(lib, rng, K):
+    """learning_rate="auto": the power iterations run on the array's device
+    and give NumPy's 1 / L."""
+    _, _, X, _ = _problem(rng, K, n_x=5, m=3000)
+    s = rng.uniform(0.5, 2.0, size=X.shape[1])
+    args = dict(alpha=0.01, fit_intercept=True, n_outputs=K)
+    ours = auto_learning_rate(X, sample_weight=s, **args)
+    theirs = auto_learning_rate(lib(X), sample_weight=lib(s), **args)
+    assert_allclose(theirs, ours, rtol=lib.rtol)
