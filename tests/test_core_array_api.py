@@ -165,15 +165,31 @@ def test_divergence_is_detected_on_the_arrays_device(lib, rng):
         core.optimize(lib(w), b, lib(1e10 * X), lib(Y), learning_rate=1e308)
 
 
-@pytest.mark.skipif(not NO_COMPAT, reason="array-api-compat is available")
-def test_without_array_api_compat_other_libraries_get_a_clear_error(rng):
-    """scikit-learn < 1.7 without array-api-compat: NumPy only, and a clear
-    error for the others (the whole suite checks the NumPy part)."""
+def test_without_array_api_compat_other_libraries_get_a_clear_error(rng, monkeypatch):
+    """scikit-learn < 1.7 without array-api-compat (the oldest versions
+    .ci/run tests): NumPy only, and a clear error for the others."""
     import array_api_strict as xs
 
+    monkeypatch.setattr(_xp, "array_api_compat", None)
     w, b, X, Y = _problem(rng, 1)
     with pytest.raises(TypeError, match="array-api-compat"):
         core.propagate(xs.asarray(w), b, xs.asarray(X), xs.asarray(Y))
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_numpy_without_array_api_compat_gives_the_same_numbers(rng, monkeypatch, K):
+    """The stand-in namespace for NumPy < 2 without array-api-compat."""
+    w, b, X, Y = _problem(rng, K)
+    X = np.asfortranarray(X)  # a layout the twin does not read: core's code
+    s = rng.uniform(0.5, 2.0, size=X.shape[1])
+    expected = core.propagate(w, b, X, Y, sample_weight=s, alpha=0.1)
+    prediction = core.predict(w, b, X)
+    monkeypatch.setattr(_xp, "_NUMPY", _xp._NumPy())
+    grads, cost = core.propagate(w, b, X, Y, sample_weight=s, alpha=0.1)
+    assert_allclose(cost, expected[1], rtol=1e-14)
+    assert_allclose(grads["dw"], expected[0]["dw"], rtol=1e-14)
+    assert_allclose(core.predict(w, b, X), prediction)
+    assert_allclose(core.sigmoid(np.array([0, 2])), [0.5, 0.88079708], rtol=1e-8)
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
