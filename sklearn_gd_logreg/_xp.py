@@ -97,7 +97,8 @@ def is_numpy(xp) -> bool:
 
 
 def device(array):
-    """The device ``array`` lives on (``"cpu"`` for NumPy arrays)."""
-    if isinstance(array, np.ndarray | np.generic):
+    """The device ``array`` lives on (``"cpu"`` for NumPy arrays and SciPy
+    sparse matrices)."""
+    if isinstance(array, np.ndarray | np.generic) or sp.issparse(array):
         return "cpu"
     return array_api_compat.device(array)
