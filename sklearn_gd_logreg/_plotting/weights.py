@@ -141,7 +141,7 @@ class WeightsDisplay:
             _, grid = plt.subplots(
                 nrows,
                 ncols,
-                figsize=(1.6 * ncols + 1.2, 1.8 * nrows),
+                figsize=(2.0 * ncols + 1.2, 2.2 * nrows),
                 squeeze=False,
                 layout="constrained",
             )
