@@ -44,7 +44,9 @@ LEARNING_RATES = ["auto", 0.1, 0.5, 1.0, 2.0]
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Handwritten digits: a tuned gradient-descent classifier."
+    )
     parser.add_argument("--output", default="digits_learning_curve.png")
     args = parser.parse_args(argv)
 

@@ -38,7 +38,9 @@ NUM_ITERATIONS = 1500
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Learning curves of gradient descent for three learning rates."
+    )
     parser.add_argument("--output", default="learning_rates.png")
     args = parser.parse_args(argv)
 

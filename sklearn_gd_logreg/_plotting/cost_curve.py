@@ -163,8 +163,8 @@ class CostCurveDisplay:
             ending in one.
         label : str or None, default=None
             Legend entry; ``None`` gives the solver and the learning rate,
-            e.g. ``"gd, learning_rate=0.1"`` (``"auto"`` followed by the step
-            it chose).
+            e.g. ``"gd, learning_rate=0.1"`` (``"auto"`` followed by
+            ``learning_rate_``, the step it used).
         ax : matplotlib Axes or None, default=None
             Axes to draw on; ``None`` makes a new figure.
         yscale : {"linear", "log"}, default="linear"
