@@ -131,6 +131,15 @@ def test_cost_curve_of_sgd_counts_epochs(cancer):
     assert len(display.lines_[0].get_xdata()) == 5
 
 
+def test_a_display_draws_again_on_other_axes(binary):
+    display = CostCurveDisplay.from_estimator(binary[2][0])
+    first = display.ax_
+    _, other = plt.subplots()
+    assert display.plot(ax=other, yscale="log") is display
+    assert display.ax_ is other and other.get_yscale() == "log"
+    assert len(other.get_lines()) == 1 and len(first.get_lines()) == 1
+
+
 def test_cost_curve_from_constructor_and_plot():
     display = CostCurveDisplay([[3.0, 2.0, 1.5], [3.0, 1.0]]).plot(yscale="log")
     assert [len(line.get_xdata()) for line in display.lines_] == [3, 2]
@@ -247,6 +256,11 @@ def test_weights_of_two_classes_are_one_panel(digits):
     assert display.axes_[0].get_title() == "other vs one"
     low, high = display.images_[0].get_clim()
     assert low == -high == -np.abs(model[-1].coef_).max()
+
+    fig, ax = plt.subplots()  # one panel: a single Axes will do
+    display = WeightsDisplay.from_estimator(model, ax=ax)
+    assert list(display.axes_) == [ax] and display.figure_ is fig
+    assert display.images_[0].get_array().shape == (8, 8)
 
 
 def test_weights_with_an_image_shape_and_given_axes(digits):
