@@ -324,12 +324,6 @@ class GDLogisticRegression(
         X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
         check_classification_targets(y)
         classes, y_index = check_classes(self, y, classes, first, incremental)
-        if not first and X.shape[1] != self.coef_.shape[1]:
-            raise ValueError(
-                f"warm_start=True, but X has {X.shape[1]} features while the "
-                f"fitted model has {self.coef_.shape[1]}; set warm_start=False "
-                "to fit from scratch."
-            )
         sample_weight = fit_sample_weight(self, X, y, y_index, classes, sample_weight)
         problem = Problem(
             X.T,  # a view: the core's layout, samples as columns, for free
@@ -367,8 +361,8 @@ class GDLogisticRegression(
             raise divergence_error(
                 self, error, solver, learning_rate, incremental
             ) from None
-        if not result.converged and not incremental:
-            warn_not_converged(self, learning_rate)
+        if not (result.converged or result.stopped or incremental):
+            warn_not_converged(self, learning_rate, problem, result)
         previous = list(self.loss_curve_) if incremental and not first else []
         self.classes_ = classes
         self._shuffler, self._base_learning_rate = random_state, learning_rate

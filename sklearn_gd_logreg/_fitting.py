@@ -5,6 +5,7 @@ shuffles, and the warnings and errors in the estimator's terms."""
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 import warnings
 import weakref
@@ -16,6 +17,7 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._diagnosis import diagnose
 from sklearn_gd_logreg._step_size import auto_learning_rate
 
 
@@ -71,8 +73,15 @@ def _forget(key: int) -> None:
 
 
 def start(estimator, X, n_classes, first):
-    """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from."""
+    """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from
+    (which must have as many features as ``X``)."""
     n_outputs = 1 if n_classes == 2 else n_classes
+    if not first and X.shape[1] != estimator.coef_.shape[1]:
+        raise ValueError(
+            f"warm_start=True, but X has {X.shape[1]} features while the "
+            f"fitted model has {estimator.coef_.shape[1]}; set warm_start=False "
+            "to fit from scratch."
+        )
     if first:
         w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
         return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
@@ -143,18 +152,33 @@ def divergence_error(estimator, error, solver, step, incremental):
     )
 
 
-def warn_not_converged(estimator, step):
-    """The ``ConvergenceWarning`` of a fit that used up ``max_iter``."""
+def warn_not_converged(estimator, step, problem, result):
+    """The ``ConvergenceWarning`` of a fit that used up ``max_iter``, with
+    the causes it measured and their fixes (:mod:`._diagnosis`)."""
+    stopped, *causes = diagnose(estimator, step, problem, result)
     warnings.warn(
         f"GDLogisticRegression(solver={estimator.solver!r}) did not converge "
-        f"in max_iter={estimator.max_iter} iterations to tol={estimator.tol}. "
-        "Increase max_iter, change learning_rate (here "
-        f"{estimator.learning_rate!r}, a step of {step:.3g}), "
-        + ("" if estimator.solver == "nesterov" else "try solver='nesterov', ")
-        + "or scale the features.",
+        f"in max_iter={estimator.max_iter} iterations to tol={estimator.tol} "
+        f"(learning_rate={estimator.learning_rate!r}, a step of {step:.3g}); "
+        + stopped
+        + "".join(f"\n- {cause}" for cause in causes)
+        + "\nOr increase max_iter.",
         ConvergenceWarning,
-        stacklevel=5,
+        stacklevel=_user_level(),
     )
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` of the user's call of ``fit``, from a function
+    called by ``warnings.warn``'s caller: past this package's frames and the
+    decorators of scikit-learn's ``fit`` methods (their number depends on
+    its version)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("sklearn_gd_logreg.", "sklearn.base", "sklearn.callback.")
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def fill_older_layout(estimator):
