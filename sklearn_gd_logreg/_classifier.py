@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._callbacks import CallbackSupportMixin, FitHooks, with_callbacks
 from sklearn_gd_logreg._fitting import (
     divergence_error,
     fill_older_layout,
@@ -36,7 +37,11 @@ from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
 
 class GDLogisticRegression(
-    SklearnVersionMixin, LinearPredictionMixin, ClassifierMixin, BaseEstimator
+    CallbackSupportMixin,
+    SklearnVersionMixin,
+    LinearPredictionMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Logistic regression trained by gradient descent.
 
@@ -262,6 +267,7 @@ class GDLogisticRegression(
         self.random_state = random_state
         self.verbose = verbose
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None) -> GDLogisticRegression:
         """Fit the model with the chosen solver.
@@ -280,10 +286,12 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The fitted estimator.
         """
+        hooks = FitHooks(self, "fit", self.max_iter)  # before the copy fitted
         with fitting(self) as work:
-            work._fit(X, y, sample_weight)
+            work._fit(X, y, sample_weight, hooks)
         return self
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X, y, classes=None, sample_weight=None
@@ -311,11 +319,12 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The updated estimator.
         """
+        hooks = FitHooks(self, "partial_fit", 1)  # one epoch
         with fitting(self) as work:
-            work._fit(X, y, sample_weight, classes=classes, incremental=True)
+            work._fit(X, y, sample_weight, hooks, classes=classes, incremental=True)
         return self
 
-    def _fit(self, X, y, sample_weight, *, classes=None, incremental=False):
+    def _fit(self, X, y, sample_weight, hooks, *, classes=None, incremental=False):
         """The one path of ``fit`` and ``partial_fit`` (``incremental``: one
         epoch of ``"sgd"``, continuing the model and its shuffles)."""
         fitted = hasattr(self, "coef_")
@@ -324,6 +333,7 @@ class GDLogisticRegression(
         X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
         check_classification_targets(y)
         classes, y_index = check_classes(self, y, classes, first, incremental)
+        hooks.begin_fit(self, X, y, classes, sample_weight)
         sample_weight = fit_sample_weight(self, X, y, y_index, classes, sample_weight)
         problem = Problem(
             X.T,  # a view: the core's layout, samples as columns, for free
@@ -356,7 +366,7 @@ class GDLogisticRegression(
                 epochs_seen=0.0 if first else self.t_,
             )
         try:
-            result = SOLVERS[solver](problem, w, b, **options)
+            result = SOLVERS[solver](problem, w, b, monitor=hooks.monitor, **options)
         except core.DivergenceError as error:
             raise divergence_error(
                 self, error, solver, learning_rate, incremental
@@ -377,6 +387,7 @@ class GDLogisticRegression(
             else None
         )
         self.t_ = result.epochs_seen
+        hooks.end_fit(self)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -311,7 +311,7 @@ def sgd(
                 if schedule == "invscaling":  # a power that underflows, never
                     eta = eta * (1.0 + epochs_seen) ** -power_t  # overflows
                 epochs_seen += 1.0 / n_batches
-                dw, f, db = penalty.l2 * w, math.nan, 0.0
+                dw, f = penalty.l2 * w, math.nan
                 if batch_weight > 0.0:  # else only the penalty's step
                     f, grads = batch.loss_and_grad(w, b)
                     check_finite(f, learning_rate, epoch)
@@ -320,13 +320,12 @@ def sgd(
                     scale = batch_weight / (batch.n_samples * mean_weight)
                     dw = dw + scale * grads["dw"]
                     b = b - eta * scale * grads["db"]
-                    db = scale * grads["db"]  # the direction b stepped along
                 w = penalty.prox(w - eta * dw, eta)
-                if monitor is not None and monitor.end(
-                    w, b, f, eta, {"dw": dw, "db": db}, batch
-                ):
-                    stopped = True  # the epoch ends with the batches done
-                    break
+                if monitor is not None:  # db: the direction b stepped along
+                    db = scale * grads["db"] if batch_weight > 0.0 else 0.0
+                    if monitor.end(w, b, f, eta, {"dw": dw, "db": db}, batch):
+                        stopped = True  # the epoch ends with the batches done
+                        break
             if weight > 0.0:
                 loss = total / weight + penalty.value(w)
             else:  # stopped after batches of weight 0: the whole objective

@@ -1,6 +1,7 @@
 """GDLogisticRegression: the course's algorithm, scikit-learn's optimum and
 the estimator contract."""
 
+import importlib.util
 import warnings
 
 import numpy as np
@@ -290,3 +291,11 @@ def test_clone_is_unfitted(binary):
     est = fit_quietly(GDLogisticRegression(max_iter=5), *binary)
     with pytest.raises(NotFittedError):
         clone(est).predict(binary[0])
+
+
+def test_fits_on_every_scikit_learn_and_has_callbacks_from_1_9(cancer):
+    """Before 1.9 there is no ``set_callbacks``, and fits are as they were."""
+    has_callbacks = importlib.util.find_spec("sklearn.callback") is not None
+    clf = GDLogisticRegression(solver="nesterov").fit(*cancer)
+    assert clf.score(*cancer) > 0.97
+    assert hasattr(clf, "set_callbacks") is has_callbacks
