@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
@@ -41,15 +39,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     pipe = Pipeline(
-        [("flatten", ImageFlattener(scale=16.0)), ("clf", GDLogisticRegression())]
+        [
+            ("flatten", ImageFlattener(scale=16.0)),
+            ("clf", GDLogisticRegression(solver="nesterov")),  # meets tol
+        ]
     )
     search = GridSearchCV(pipe, {"clf__learning_rate": LEARNING_RATES}, cv=3)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        # Plain gradient descent rarely meets tol=1e-4 in 2000 steps here; the
-        # learning curve shows how far it got.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        search.fit(X_train, y_train)
+    search.fit(X_train, y_train)
     ours_seconds = time.perf_counter() - start
 
     print("learning_rate  mean CV accuracy")
