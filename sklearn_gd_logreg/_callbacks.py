@@ -62,6 +62,13 @@ class FitHooks:
         The root task.
     max_subtasks : int
         Iterations (epochs of ``"sgd"``) the root task may have.
+
+    Examples
+    --------
+    >>> from sklearn_gd_logreg import GDLogisticRegression
+    >>> from sklearn_gd_logreg._callbacks import FitHooks
+    >>> FitHooks(GDLogisticRegression(), "fit", 10).monitor is None  # none set
+    True
     """
 
     def __init__(self, estimator, task_name: str, max_subtasks: int) -> None:
@@ -81,9 +88,9 @@ class FitHooks:
         self._static = {
             "classes_": classes,
             "n_features_in_": work.n_features_in_,
-            # None where fit saw no names: a copy of the estimator called may
-            # still hold the names of an earlier fit
-            "feature_names_in_": getattr(work, "feature_names_in_", None),
+            # None: the hooks get the validated array X, without names (and
+            # the estimator called may hold those of an earlier fit)
+            "feature_names_in_": None,
         }
         self._dtype = X.dtype
         # partial_fit: n_iter_ counts on from the calls before
@@ -104,7 +111,8 @@ class FitHooks:
             y=self._y,
             metadata=self._metadata,
             reconstruction_attributes=lambda: {
-                name: getattr(work, name, None) for name in (*self._static, *FITTED)
+                **{name: getattr(work, name) for name in FITTED},
+                **self._static,
             },
         )
 

@@ -2,6 +2,7 @@
 ``ProgressBar`` and ``ScoringMonitor``, stopping, propagation through
 ``Pipeline`` and ``GridSearchCV``, and ``IterationRecorder``."""
 
+import threading
 import warnings
 
 import numpy as np
@@ -235,3 +236,31 @@ def test_recorder_records_epochs_of_sgd(iris):
 def test_recorder_without_a_fit_says_what_to_do():
     with pytest.raises(AttributeError, match="set_callbacks"):
         _ = IterationRecorder().history_
+
+
+def test_a_fit_that_raises_still_tears_its_callbacks_down(cancer):
+    """The progress bar's drawing thread ends (teardown joins it), and the
+    estimator keeps no context."""
+    X, y = cancer
+    clf = GDLogisticRegression(learning_rate=1e5).set_callbacks(callback.ProgressBar())
+    with pytest.raises(ValueError, match="learning_rate"):
+        clf.fit(X, y)
+    drawing = [
+        t for t in threading.enumerate() if "ProgressMonitor" in type(t).__name__
+    ]
+    assert drawing == []
+    assert not hasattr(clf, "_callback_fit_ctx") and not hasattr(clf, "coef_")
+
+
+def test_a_fit_on_a_dataframe_is_scored_without_a_feature_names_warning(cancer):
+    """Callbacks get the validated array, and an estimator that takes it."""
+    pd = pytest.importorskip("pandas")
+    X, y = cancer
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    clf = GDLogisticRegression(solver="nesterov").set_callbacks(monitor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # "X does not have valid..."
+        clf.fit(frame, y)
+    assert list(clf.feature_names_in_) == list(frame.columns)  # the model's own
+    assert len(iteration_rows(monitor)) == clf.n_iter_
