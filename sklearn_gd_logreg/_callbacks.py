@@ -40,10 +40,11 @@ FITTED = ("coef_", "intercept_", "n_iter_", "loss_curve_", "learning_rate_")
 
 def open_root(estimator, task_name: str, max_subtasks: int | None):
     """The root callback context of a fit of ``estimator`` (its callbacks'
-    ``setup`` runs here), or ``None`` where scikit-learn has no callbacks.
+    ``setup`` runs here), or ``None`` where it has no callbacks (nothing is
+    then set on it: fits without callbacks are as before scikit-learn 1.9).
     Call it on the estimator the user called, before any copy of it is
     made, so that ``teardown`` finds it even when the fit raises."""
-    if not HAS_CALLBACKS:
+    if not HAS_CALLBACKS or not getattr(estimator, "_skl_callbacks", None):
         return None
     return estimator._init_callback_context(
         task_name=task_name, max_subtasks=max_subtasks
@@ -120,9 +121,7 @@ class FitHooks:
     def monitor(self) -> FitHooks | None:
         """What the solvers get: these hooks where callbacks are set, else
         ``None`` (no call at all in the loops)."""
-        if self.root is None or not getattr(self.estimator, "_skl_callbacks", None):
-            return None
-        return self
+        return None if self.root is None else self
 
     # The solvers' side: plain arguments in the core's layout.
 

@@ -11,10 +11,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from sklearn_gd_logreg import core
-from sklearn_gd_logreg._callbacks import CallbackSupportMixin, FitHooks, with_callbacks
+from sklearn_gd_logreg._callbacks import CallbackSupportMixin
 from sklearn_gd_logreg._fitting import (
     divergence_error,
     fill_older_layout,
+    fit_method,
     fitting,
     shuffler,
     start,
@@ -267,7 +268,7 @@ class GDLogisticRegression(
         self.random_state = random_state
         self.verbose = verbose
 
-    @with_callbacks
+    @fit_method
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None) -> GDLogisticRegression:
         """Fit the model with the chosen solver.
@@ -286,12 +287,11 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The fitted estimator.
         """
-        hooks = FitHooks(self, "fit", self.max_iter)  # before the copy fitted
-        with fitting(self) as work:
+        with fitting(self, "fit", self.max_iter) as (work, hooks):
             work._fit(X, y, sample_weight, hooks)
         return self
 
-    @with_callbacks
+    @fit_method
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X, y, classes=None, sample_weight=None
@@ -319,8 +319,7 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The updated estimator.
         """
-        hooks = FitHooks(self, "partial_fit", 1)  # one epoch
-        with fitting(self) as work:
+        with fitting(self, "partial_fit", 1) as (work, hooks):  # one epoch
             work._fit(X, y, sample_weight, hooks, classes=classes, incremental=True)
         return self
 

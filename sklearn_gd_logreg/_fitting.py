@@ -5,6 +5,7 @@ shuffles, and the warnings and errors in the estimator's terms."""
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 import threading
 import warnings
@@ -17,12 +18,29 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
 from sklearn_gd_logreg._step_size import auto_learning_rate
 
 
+def fit_method(method):
+    """``method`` (``fit``, ``partial_fit``) as scikit-learn's callbacks
+    want it (``with_callbacks``), one call per instance at a time: the
+    lock of :func:`fitting` is taken first, so that the callbacks' context,
+    which scikit-learn keeps on the instance and removes after the method,
+    is that of one call at a time."""
+    managed = with_callbacks(method)
+
+    @functools.wraps(method)
+    def one_at_a_time(estimator, *args, **kwargs):
+        with _lock_of(estimator):
+            return managed(estimator, *args, **kwargs)
+
+    return one_at_a_time
+
+
 @contextmanager
-def fitting(estimator):
+def fitting(estimator, task_name: str = "fit", max_subtasks: int = 0):
     """Fit a copy of ``estimator``, then give the estimator its state at once.
 
     The copy sees its parameters as Python numbers (a NumPy scalar such as
@@ -34,9 +52,13 @@ def fitting(estimator):
     then): a fit that raises leaves it as it was. Fits of one instance run one
     at a time (a lock per instance, outside its state): two threads fitting
     it at once leave the whole model of the later, and two ``partial_fit``
-    calls both count.
+    calls both count. Yields the copy and the callbacks' hooks of the fit
+    (:class:`~sklearn_gd_logreg._callbacks.FitHooks`, whose root task
+    ``task_name`` has ``max_subtasks``), opened on ``estimator`` before the
+    copy, so that their teardown finds them even when the fit raises.
     """
     with _lock_of(estimator):
+        hooks = FitHooks(estimator, task_name, max_subtasks)
         params = estimator.get_params(deep=False)
         work = object.__new__(type(estimator))
         vars(work).update(vars(estimator))
@@ -44,7 +66,7 @@ def fitting(estimator):
             if isinstance(value, np.generic):
                 setattr(work, name, value.item())
         with np.errstate(all="ignore"):
-            yield work
+            yield work, hooks
         current = estimator.get_params(deep=False)  # as they are now
         estimator.__dict__ = dict(vars(work))
         for name, value in current.items():  # through properties, if any

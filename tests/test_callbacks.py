@@ -264,3 +264,28 @@ def test_a_fit_on_a_dataframe_is_scored_without_a_feature_names_warning(cancer):
         clf.fit(frame, y)
     assert list(clf.feature_names_in_) == list(frame.columns)  # the model's own
     assert len(iteration_rows(monitor)) == clf.n_iter_
+
+
+def test_concurrent_fits_of_one_instance_with_callbacks(iris, cancer):
+    """Fits of one instance run one at a time, scikit-learn's callback
+    management (whose context lives on the instance) included."""
+    recorder = IterationRecorder()
+    est = GDLogisticRegression(solver="nesterov").set_callbacks(recorder)
+    errors = []
+
+    def fit(X, y):
+        try:
+            est.fit(X, y)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    for _ in range(10):
+        threads = [threading.Thread(target=fit, args=data) for data in (iris, cancer)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert len(recorder.histories_) == 20
+    assert all(len(h["cost"]) == len(h["grad_norm"]) > 0 for h in recorder.histories_)
+    assert not hasattr(est, "_callback_fit_ctx")
