@@ -74,7 +74,9 @@ def fitting(estimator, task_name: str = "fit", max_subtasks: int = 0):
 
 
 _LOCKS: dict[int, threading.RLock] = {}
-_LOCKS_LOCK = threading.Lock()
+# Reentrant: the garbage collection that creating a lock or a finalizer in
+# _lock_of may start can run another estimator's _forget in that thread.
+_LOCKS_LOCK = threading.RLock()
 
 
 def _lock_of(estimator) -> threading.RLock:
