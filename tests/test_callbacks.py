@@ -19,7 +19,6 @@ from sklearn_gd_logreg.callbacks import IterationRecorder
 callback = pytest.importorskip(
     "sklearn.callback", reason="callbacks need scikit-learn >= 1.9"
 )
-pytest.importorskip("rich", reason="ProgressBar needs rich")
 
 SOLVERS = ["gd", "nesterov", "sgd"]
 
