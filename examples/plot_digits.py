@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
@@ -57,15 +55,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     pipe = Pipeline(
-        [("flatten", ImageFlattener(scale=16.0)), ("clf", GDLogisticRegression())]
+        [
+            ("flatten", ImageFlattener(scale=16.0)),
+            ("clf", GDLogisticRegression(solver="nesterov")),  # meets tol
+        ]
     )
     search = GridSearchCV(pipe, {"clf__learning_rate": LEARNING_RATES}, cv=3)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        # Plain gradient descent rarely meets tol=1e-4 in 2000 steps here; the
-        # learning curves show how far it got.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        search.fit(X_train, y_train)
+    search.fit(X_train, y_train)
     ours_seconds = time.perf_counter() - start
 
     print("learning_rate  mean CV accuracy")
@@ -104,11 +101,9 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         fig = plt.figure(figsize=(13, 4.5), layout="constrained")
         left, right = fig.subfigures(1, 2, width_ratios=[1, 1.25])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # as in the search
-            curves = CostCurveDisplay.from_estimators(
-                search, X_train, y_train, ax=left.subplots(), yscale="log"
-            )
+        curves = CostCurveDisplay.from_estimators(
+            search, X_train, y_train, ax=left.subplots(), yscale="log"
+        )
         curves.ax_.set_title("Cost of each candidate, refit on the training set")
         WeightsDisplay.from_estimator(best, ax=right.subplots(2, 5))
         right.suptitle(f"Weights of each digit (learning_rate={best_rate})")

@@ -11,9 +11,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._callbacks import CallbackSupportMixin
 from sklearn_gd_logreg._fitting import (
     divergence_error,
     fill_older_layout,
+    fit_method,
     fitting,
     shuffler,
     start,
@@ -36,7 +38,11 @@ from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
 
 class GDLogisticRegression(
-    SklearnVersionMixin, LinearPredictionMixin, ClassifierMixin, BaseEstimator
+    CallbackSupportMixin,
+    SklearnVersionMixin,
+    LinearPredictionMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Logistic regression trained by gradient descent.
 
@@ -262,6 +268,7 @@ class GDLogisticRegression(
         self.random_state = random_state
         self.verbose = verbose
 
+    @fit_method
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None) -> GDLogisticRegression:
         """Fit the model with the chosen solver.
@@ -280,10 +287,11 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The fitted estimator.
         """
-        with fitting(self) as work:
-            work._fit(X, y, sample_weight)
+        with fitting(self, "fit", self.max_iter) as (work, hooks):
+            work._fit(X, y, sample_weight, hooks)
         return self
 
+    @fit_method
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X, y, classes=None, sample_weight=None
@@ -311,11 +319,11 @@ class GDLogisticRegression(
         self : GDLogisticRegression
             The updated estimator.
         """
-        with fitting(self) as work:
-            work._fit(X, y, sample_weight, classes=classes, incremental=True)
+        with fitting(self, "partial_fit", 1) as (work, hooks):  # one epoch
+            work._fit(X, y, sample_weight, hooks, classes=classes, incremental=True)
         return self
 
-    def _fit(self, X, y, sample_weight, *, classes=None, incremental=False):
+    def _fit(self, X, y, sample_weight, hooks, *, classes=None, incremental=False):
         """The one path of ``fit`` and ``partial_fit`` (``incremental``: one
         epoch of ``"sgd"``, continuing the model and its shuffles)."""
         fitted = hasattr(self, "coef_")
@@ -324,12 +332,7 @@ class GDLogisticRegression(
         X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
         check_classification_targets(y)
         classes, y_index = check_classes(self, y, classes, first, incremental)
-        if not first and X.shape[1] != self.coef_.shape[1]:
-            raise ValueError(
-                f"warm_start=True, but X has {X.shape[1]} features while the "
-                f"fitted model has {self.coef_.shape[1]}; set warm_start=False "
-                "to fit from scratch."
-            )
+        hooks.begin_fit(self, X, y, classes, sample_weight)
         sample_weight = fit_sample_weight(self, X, y, y_index, classes, sample_weight)
         problem = Problem(
             X.T,  # a view: the core's layout, samples as columns, for free
@@ -362,13 +365,13 @@ class GDLogisticRegression(
                 epochs_seen=0.0 if first else self.t_,
             )
         try:
-            result = SOLVERS[solver](problem, w, b, **options)
+            result = SOLVERS[solver](problem, w, b, monitor=hooks.monitor, **options)
         except core.DivergenceError as error:
             raise divergence_error(
                 self, error, solver, learning_rate, incremental
             ) from None
-        if not result.converged and not incremental:
-            warn_not_converged(self, learning_rate)
+        if not (result.converged or result.stopped or incremental):
+            warn_not_converged(self, learning_rate, problem, result)
         previous = list(self.loss_curve_) if incremental and not first else []
         self.classes_ = classes
         self._shuffler, self._base_learning_rate = random_state, learning_rate
@@ -383,6 +386,7 @@ class GDLogisticRegression(
             else None
         )
         self.t_ = result.epochs_seen
+        hooks.end_fit(self)
 
     def __setstate__(self, state):
         super().__setstate__(state)

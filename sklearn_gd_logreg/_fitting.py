@@ -5,6 +5,8 @@ shuffles, and the warnings and errors in the estimator's terms."""
 from __future__ import annotations
 
 import copy
+import functools
+import sys
 import threading
 import warnings
 import weakref
@@ -16,11 +18,29 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
+from sklearn_gd_logreg._diagnosis import diagnose
 from sklearn_gd_logreg._step_size import auto_learning_rate
 
 
+def fit_method(method):
+    """``method`` (``fit``, ``partial_fit``) as scikit-learn's callbacks
+    want it (``with_callbacks``), one call per instance at a time: the
+    lock of :func:`fitting` is taken first, so that the callbacks' context,
+    which scikit-learn keeps on the instance and removes after the method,
+    is that of one call at a time."""
+    managed = with_callbacks(method)
+
+    @functools.wraps(method)
+    def one_at_a_time(estimator, *args, **kwargs):
+        with _lock_of(estimator):
+            return managed(estimator, *args, **kwargs)
+
+    return one_at_a_time
+
+
 @contextmanager
-def fitting(estimator):
+def fitting(estimator, task_name: str = "fit", max_subtasks: int = 0):
     """Fit a copy of ``estimator``, then give the estimator its state at once.
 
     The copy sees its parameters as Python numbers (a NumPy scalar such as
@@ -32,9 +52,13 @@ def fitting(estimator):
     then): a fit that raises leaves it as it was. Fits of one instance run one
     at a time (a lock per instance, outside its state): two threads fitting
     it at once leave the whole model of the later, and two ``partial_fit``
-    calls both count.
+    calls both count. Yields the copy and the callbacks' hooks of the fit
+    (:class:`~sklearn_gd_logreg._callbacks.FitHooks`, whose root task
+    ``task_name`` has ``max_subtasks``), opened on ``estimator`` before the
+    copy, so that their teardown finds them even when the fit raises.
     """
     with _lock_of(estimator):
+        hooks = FitHooks(estimator, task_name, max_subtasks)
         params = estimator.get_params(deep=False)
         work = object.__new__(type(estimator))
         vars(work).update(vars(estimator))
@@ -42,7 +66,7 @@ def fitting(estimator):
             if isinstance(value, np.generic):
                 setattr(work, name, value.item())
         with np.errstate(all="ignore"):
-            yield work
+            yield work, hooks
         current = estimator.get_params(deep=False)  # as they are now
         estimator.__dict__ = dict(vars(work))
         for name, value in current.items():  # through properties, if any
@@ -50,7 +74,9 @@ def fitting(estimator):
 
 
 _LOCKS: dict[int, threading.RLock] = {}
-_LOCKS_LOCK = threading.Lock()
+# Reentrant: the garbage collection that creating a lock or a finalizer in
+# _lock_of may start can run another estimator's _forget in that thread.
+_LOCKS_LOCK = threading.RLock()
 
 
 def _lock_of(estimator) -> threading.RLock:
@@ -71,8 +97,15 @@ def _forget(key: int) -> None:
 
 
 def start(estimator, X, n_classes, first):
-    """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from."""
+    """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from
+    (which must have as many features as ``X``)."""
     n_outputs = 1 if n_classes == 2 else n_classes
+    if not first and X.shape[1] != estimator.coef_.shape[1]:
+        raise ValueError(
+            f"warm_start=True, but X has {X.shape[1]} features while the "
+            f"fitted model has {estimator.coef_.shape[1]}; set warm_start=False "
+            "to fit from scratch."
+        )
     if first:
         w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
         return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
@@ -143,18 +176,33 @@ def divergence_error(estimator, error, solver, step, incremental):
     )
 
 
-def warn_not_converged(estimator, step):
-    """The ``ConvergenceWarning`` of a fit that used up ``max_iter``."""
+def warn_not_converged(estimator, step, problem, result):
+    """The ``ConvergenceWarning`` of a fit that used up ``max_iter``, with
+    the causes it measured and their fixes (:mod:`._diagnosis`)."""
+    stopped, *causes = diagnose(estimator, step, problem, result)
     warnings.warn(
         f"GDLogisticRegression(solver={estimator.solver!r}) did not converge "
-        f"in max_iter={estimator.max_iter} iterations to tol={estimator.tol}. "
-        "Increase max_iter, change learning_rate (here "
-        f"{estimator.learning_rate!r}, a step of {step:.3g}), "
-        + ("" if estimator.solver == "nesterov" else "try solver='nesterov', ")
-        + "or scale the features.",
+        f"in max_iter={estimator.max_iter} iterations to tol={estimator.tol} "
+        f"(learning_rate={estimator.learning_rate!r}, a step of {step:.3g}); "
+        + stopped
+        + "".join(f"\n- {cause}" for cause in causes)
+        + "\nOr increase max_iter.",
         ConvergenceWarning,
-        stacklevel=5,
+        stacklevel=_user_level(),
     )
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` of the user's call of ``fit``, from a function
+    called by ``warnings.warn``'s caller: past this package's frames and the
+    decorators of scikit-learn's ``fit`` methods (their number depends on
+    its version)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("sklearn_gd_logreg.", "sklearn.base", "sklearn.callback.")
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def fill_older_layout(estimator):

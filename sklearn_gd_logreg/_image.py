@@ -17,12 +17,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklearn_gd_logreg._callbacks import CallbackSupportMixin, fit_root, with_callbacks
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
 __all__ = ["ImageFlattener"]
 
 
-class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
+class ImageFlattener(
+    CallbackSupportMixin, SklearnVersionMixin, TransformerMixin, BaseEstimator
+):
     """Flatten images into feature rows and scale their pixel values.
 
     Turns ``(n_samples, height, width)`` or ``(n_samples, height, width,
@@ -90,6 +93,7 @@ class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
         self.scale = scale
         self.dtype = dtype
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: None = None) -> ImageFlattener:
         """Record the shape of one image.
@@ -111,6 +115,7 @@ class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
         X = self._validate_images(X, reset=True)
         self.image_shape_ = X.shape[1:]
         self.n_features_in_ = prod(self.image_shape_)
+        fit_root(self, X, y, {})  # callbacks: one task, no iterations
         return self
 
     def transform(self, X: ArrayLike) -> np.ndarray:

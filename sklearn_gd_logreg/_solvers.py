@@ -11,6 +11,11 @@ f(w, b) + penalty.nonsmooth(w)``, from ``w, b``, and returns a
   line search and adaptive restart. Unit: one accepted step.
 - ``"sgd"``: proximal mini-batch stochastic gradient descent over shuffled
   batches, with a decaying step. Unit: one epoch (one pass over the data).
+
+A ``monitor`` (``None``: no call) has ``begin(name, w, b, n_subtasks=0)`` and
+``end(w, b, cost, step, grads=None, data=None) -> bool``, called around each
+iteration (each epoch, and in it each batch, of ``"sgd"``) with the iterate
+reached, its cost, step and gradient; ``True`` stops there (``stopped``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class Result:
     learning_rate: float
     epochs_seen: float = 0.0
     validation_scores: list[float] = field(default_factory=list)
+    stopped: bool = False  # by the monitor
+    optimality: float = math.nan  # at the returned iterate, where measured
 
 
 def gd(
@@ -54,6 +61,7 @@ def gd(
     verbose,
     validation: Problem | None = None,
     n_iter_no_change: int = 5,
+    monitor=None,
 ) -> Result:
     """The course's gradient descent (ISTA when the penalty has an L1 part),
     stopping when ``problem.optimality <= tol``, or with a ``validation``
@@ -64,16 +72,25 @@ def gd(
     check_l2_step(learning_rate, problem.penalty.l2)
     curve: list[float] = []
     stall = None if validation is None else _Stall(0.0, n_iter_no_change, (w, b))
-    converged = False
+    converged, stopped, optimality, last_grads = False, False, math.nan, None
 
     def record(i, w, b, f, grads):
-        nonlocal converged
+        nonlocal converged, stopped, optimality, last_grads
+        # w, b is where iteration i - 1 led: it ends here (stop: no step i)
+        if i and monitor is not None:
+            stopped = monitor.end(w, b, curve[-1], learning_rate, last_grads)
+            if stopped:
+                return True
         curve.append(f + problem.penalty.nonsmooth(w))
         if verbose and i % 100 == 0:
             core.show_cost(i, curve[-1])
-        converged = problem.optimality(w, grads, learning_rate) <= tol
+        optimality = problem.optimality(w, grads, learning_rate)
+        converged = optimality <= tol
         if stall is not None and stall.update(validation.value(w, b), (w, b)):
             converged = True
+        if monitor is not None:
+            last_grads = grads
+            monitor.begin("iteration", w, b)
         return converged
 
     params, _, _ = core.optimize(
@@ -91,18 +108,17 @@ def gd(
         callback=record,
     )
     w, b = params["w"], params["b"]
-    if not converged:  # did the last step land on the minimum?
+    if not converged and not stopped:  # did the last step land on the minimum?
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             f, grads = problem.loss_and_grad(w, b)
         check_finite(f, learning_rate, max_iter)
-        converged = problem.optimality(w, grads, learning_rate) <= tol
+        optimality = problem.optimality(w, grads, learning_rate)
+        converged = optimality <= tol
         if stall is not None:  # the last step's iterate may be the best
             stall.update(validation.value(w, b), (w, b), record=False)
-    if stall is None:
-        return Result(w, b, len(curve), curve, converged, learning_rate)
-    w, b = stall.best_params
-    scores = stall.scores
-    return Result(w, b, len(curve), curve, converged, learning_rate, 0.0, scores)
+    if monitor is not None and not stopped:  # the last iteration ends at w, b
+        stopped = monitor.end(w, b, curve[-1], learning_rate, last_grads)
+    return _finish(w, b, curve, converged, learning_rate, stall, stopped, optimality)
 
 
 def nesterov(
@@ -117,6 +133,7 @@ def nesterov(
     validation: Problem | None = None,
     n_iter_no_change: int = 5,
     growth=GROWTH,
+    monitor=None,
 ) -> Result:
     """Accelerated proximal gradient with backtracking and adaptive restart.
 
@@ -150,18 +167,22 @@ def nesterov(
     stall = None
     if validation is not None:  # the start is the best until beaten
         stall = _Stall(0.0, n_iter_no_change, (w, b), validation.value(w, b))
-    converged = False
+    converged, stopped, optimality = False, False, math.nan
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         f_y, g_y = problem.loss_and_grad(y_w, y_b)
         check_finite(f_y, learning_rate, 0)
         F_x = f_y + penalty.nonsmooth(y_w)
         for k in range(max_iter):
+            if monitor is not None:
+                monitor.begin("iteration", x_w, x_b)
             if problem.optimality(y_w, g_y, step) <= tol:
                 x_w, x_b = y_w, y_b
                 curve.append(f_y + penalty.nonsmooth(y_w))
                 if stall is not None:
                     stall.update(validation.value(y_w, y_b), (y_w, y_b))
                 converged = True
+                if monitor is not None:
+                    monitor.end(y_w, y_b, curve[-1], step, g_y)
                 break
             previous_step, step = step, min(step * growth, MAX_STEP)
             for _ in range(TRIALS):
@@ -193,6 +214,9 @@ def nesterov(
             curve.append(F_new)
             if verbose and k % 100 == 0:
                 core.show_cost(k, F_new)
+            if monitor is not None and monitor.end(new_w, new_b, F_new, step, g_y):
+                x_w, x_b, stopped = new_w, new_b, True
+                break
             if stall is not None and stall.update(
                 validation.value(new_w, new_b), (new_w, new_b)
             ):
@@ -217,11 +241,9 @@ def nesterov(
                     f_y, g_y = problem.loss_and_grad(y_w, y_b)
             x_w, x_b, F_x = new_w, new_b, F_new
         if not converged:  # is the last iterate, whose gradient we have, done?
-            converged = problem.optimality(x_w, g_new, step) <= tol
-    if stall is None:
-        return Result(x_w, x_b, len(curve), curve, converged, step)
-    x_w, x_b = stall.best_params
-    return Result(x_w, x_b, len(curve), curve, converged, step, 0.0, stall.scores)
+            optimality = problem.optimality(x_w, g_new, step)
+            converged = optimality <= tol
+    return _finish(x_w, x_b, curve, converged, step, stall, stopped, optimality)
 
 
 def sgd(
@@ -240,6 +262,7 @@ def sgd(
     n_iter_no_change,
     epochs_seen=0.0,
     validation: Problem | None = None,
+    monitor=None,
 ) -> Result:
     """Proximal mini-batch SGD: up to ``max_iter`` epochs of shuffled batches.
 
@@ -272,19 +295,23 @@ def sgd(
     )
     start = math.inf if validation is None else validation.value(w, b)
     stall = _Stall(tol, n_iter_no_change, (w, b), start)
-    shrink, converged = 1.0, False
+    shrink, converged, stopped = 1.0, False, False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(max_iter):
+            if monitor is not None:
+                monitor.begin("epoch", w, b, n_batches)
             order = random_state.permutation(m)
             total, weight = 0.0, 0.0
             for start in range(0, m, batch_size):
+                if monitor is not None:
+                    monitor.begin("batch", w, b)
                 batch = problem.subset(order[start : start + batch_size])
                 batch_weight = float(batch.sample_weight.sum())
                 eta = learning_rate * shrink
                 if schedule == "invscaling":  # a power that underflows, never
                     eta = eta * (1.0 + epochs_seen) ** -power_t  # overflows
                 epochs_seen += 1.0 / n_batches
-                dw = penalty.l2 * w
+                dw, f = penalty.l2 * w, math.nan
                 if batch_weight > 0.0:  # else only the penalty's step
                     f, grads = batch.loss_and_grad(w, b)
                     check_finite(f, learning_rate, epoch)
@@ -294,23 +321,45 @@ def sgd(
                     dw = dw + scale * grads["dw"]
                     b = b - eta * scale * grads["db"]
                 w = penalty.prox(w - eta * dw, eta)
-            loss = total / weight + penalty.value(w)
+                if monitor is not None:  # db: the direction b stepped along
+                    db = scale * grads["db"] if batch_weight > 0.0 else 0.0
+                    if monitor.end(w, b, f, eta, {"dw": dw, "db": db}, batch):
+                        stopped = True  # the epoch ends with the batches done
+                        break
+            if weight > 0.0:
+                loss = total / weight + penalty.value(w)
+            else:  # stopped after batches of weight 0: the whole objective
+                loss = problem.value(w, b)
             check_finite(loss, learning_rate, epoch)
             curve.append(loss)
             if verbose:
                 core.show_cost(epoch, loss)
+            if monitor is not None and monitor.end(w, b, loss, eta):
+                stopped = True
+            if stopped:
+                break
             current = loss if validation is None else validation.value(w, b)
             if tol is not None and stall.update(current, (w, b)):
                 if schedule != "adaptive" or shrink < 1e-6:
                     converged = True
                     break
                 shrink, stall.count = shrink / 5.0, 0
-    if validation is None:
-        return Result(w, b, len(curve), curve, converged, learning_rate, epochs_seen)
-    w, b = stall.best_params
-    return Result(
-        w, b, len(curve), curve, converged, learning_rate, epochs_seen, stall.scores
-    )
+    stall = None if validation is None else stall
+    result = _finish(w, b, curve, converged, learning_rate, stall, stopped)
+    result.epochs_seen = epochs_seen
+    return result
+
+
+def _finish(w, b, curve, converged, step, stall, stopped, optimality=math.nan):
+    """The :class:`Result` at ``w, b``, or with a validation ``stall`` at
+    its best iterate (whose optimality was not measured)."""
+    result = Result(w, b, len(curve), curve, converged, step, stopped=stopped)
+    if stall is None:
+        result.optimality = optimality
+    else:
+        result.w, result.b = stall.best_params
+        result.validation_scores = stall.scores
+    return result
 
 
 class _Stall:

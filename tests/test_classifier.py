@@ -1,6 +1,7 @@
 """GDLogisticRegression: the course's algorithm, scikit-learn's optimum and
 the estimator contract."""
 
+import importlib.util
 import warnings
 
 import numpy as np
@@ -290,3 +291,38 @@ def test_clone_is_unfitted(binary):
     est = fit_quietly(GDLogisticRegression(max_iter=5), *binary)
     with pytest.raises(NotFittedError):
         clone(est).predict(binary[0])
+
+
+def test_fits_on_every_scikit_learn_and_has_callbacks_from_1_9(cancer):
+    """Before 1.9 there is no ``set_callbacks``, and fits are as they were."""
+    has_callbacks = importlib.util.find_spec("sklearn.callback") is not None
+    clf = GDLogisticRegression(solver="nesterov").fit(*cancer)
+    assert clf.score(*cancer) > 0.97
+    assert hasattr(clf, "set_callbacks") is has_callbacks
+
+
+def test_a_collection_inside_the_fit_lock_does_not_deadlock(monkeypatch):
+    """Creating an estimator's fit lock may start a garbage collection that
+    forgets another's lock, in the same thread (the whole suite hung there)."""
+    import gc
+    import threading
+
+    from sklearn_gd_logreg import _fitting
+
+    dead = GDLogisticRegression()
+    dead.cycle = dead  # freed only by a collection
+    _fitting._lock_of(dead)
+    del dead
+    finalize = _fitting.weakref.finalize
+
+    def collect_first(*args, **kwargs):
+        gc.collect()  # what any allocation there may start
+        return finalize(*args, **kwargs)
+
+    monkeypatch.setattr(_fitting.weakref, "finalize", collect_first)
+    thread = threading.Thread(
+        target=_fitting._lock_of, args=(GDLogisticRegression(),), daemon=True
+    )
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()

@@ -1,10 +1,12 @@
 """The examples run end to end, so they cannot rot."""
 
 import runpy
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -27,7 +29,9 @@ def run_example(name, tmp_path):
 
 
 def test_plot_digits(tmp_path, capsys):
-    accuracy = run_example("plot_digits.py", tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # every fit meets tol
+        accuracy = run_example("plot_digits.py", tmp_path)
     assert accuracy["ours"] > 0.95
     assert abs(accuracy["ours"] - accuracy["reference"]) < 0.03
     assert "best learning_rate" in capsys.readouterr().out

@@ -1,15 +1,18 @@
-"""The README's Python code runs as written."""
+"""The README's Python code runs as written, without a warning."""
 
+import importlib.util
 import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_gd_logreg import _xp
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+HAS_CALLBACKS = importlib.util.find_spec("sklearn.callback") is not None
 
 
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
@@ -22,11 +25,15 @@ def test_readme_python_blocks_run(capsys):
     for block in BLOCKS:
         if block in TORCH:  # the next test's
             continue
+        if "sklearn.callback" in block and not HAS_CALLBACKS:
+            continue  # the README says callbacks need scikit-learn >= 1.9
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            # every fit of the quick start meets tol
+            warnings.simplefilter("error", ConvergenceWarning)
             exec(compile(block, str(README), "exec"), namespace)
     assert namespace["search"].score(namespace["X_test"], namespace["y_test"]) > 0.93
-    assert "clf__learning_rate" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "clf__alpha" in out
     assert (namespace["fast"].coef_ == 0).any()
     assert (
         namespace["stream"].score(
@@ -34,6 +41,11 @@ def test_readme_python_blocks_run(capsys):
         )
         > 0.9
     )
+    if HAS_CALLBACKS:
+        watched, history = namespace["watched"], namespace["recorder"].history_
+        assert "GDLogisticRegression - fit" in out and "100%" in out
+        assert len(history["cost"]) == watched.n_iter_ < watched.max_iter
+        assert np.array_equal(history["cost"], watched.loss_curve_)
 
 
 def test_readme_torch_blocks_run_and_print_what_they_say(capsys):

@@ -1,0 +1,205 @@
+"""scikit-learn's callbacks (``sklearn.callback``, scikit-learn >= 1.9) in the
+estimators' terms.
+
+A fit opens one root context (``fit`` or ``partial_fit``) on the estimator
+the user called, whose callbacks were set up there; the solvers see only a
+plain :class:`FitHooks` object, ``monitor``, with ``begin(name, w, b,
+n_subtasks)`` and ``end(w, b, cost, step, grads, data) -> bool`` around each
+iteration (each epoch, then each batch, of ``"sgd"``): one subcontext per
+call of ``begin``. Without callbacks the solvers get ``None`` and pay
+nothing; on scikit-learn < 1.9 the estimators have no ``set_callbacks`` and
+fit as before.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+try:
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+
+    HAS_CALLBACKS = True
+except ImportError:  # scikit-learn < 1.9: no callback API, no set_callbacks
+    HAS_CALLBACKS = False
+
+    class CallbackSupportMixin:  # type: ignore[no-redef]
+        """Nothing: scikit-learn < 1.9 has no callbacks."""
+
+    def with_callbacks(method):  # type: ignore[no-redef]
+        """The method itself: scikit-learn < 1.9 has no callbacks."""
+        return method
+
+
+__all__ = ["HAS_CALLBACKS", "CallbackSupportMixin", "FitHooks", "with_callbacks"]
+
+
+FITTED = ("coef_", "intercept_", "n_iter_", "loss_curve_", "learning_rate_")
+
+
+def open_root(estimator, task_name: str, max_subtasks: int | None):
+    """The root callback context of a fit of ``estimator`` (its callbacks'
+    ``setup`` runs here), or ``None`` where it has no callbacks (nothing is
+    then set on it: fits without callbacks are as before scikit-learn 1.9).
+    Call it on the estimator the user called, before any copy of it is
+    made, so that ``teardown`` finds it even when the fit raises."""
+    if not HAS_CALLBACKS or not getattr(estimator, "_skl_callbacks", None):
+        return None
+    return estimator._init_callback_context(
+        task_name=task_name, max_subtasks=max_subtasks
+    )
+
+
+class FitHooks:
+    """The callback hooks of one fit of ``GDLogisticRegression``.
+
+    Parameters
+    ----------
+    estimator : GDLogisticRegression
+        The estimator whose ``fit`` or ``partial_fit`` the user called (the
+        callbacks were set up with it; the fit itself works on a copy).
+    task_name : {"fit", "partial_fit"}
+        The root task.
+    max_subtasks : int
+        Iterations (epochs of ``"sgd"``) the root task may have.
+
+    Examples
+    --------
+    >>> from sklearn_gd_logreg import GDLogisticRegression
+    >>> from sklearn_gd_logreg._callbacks import FitHooks
+    >>> FitHooks(GDLogisticRegression(), "fit", 10).monitor is None  # none set
+    True
+    """
+
+    def __init__(self, estimator, task_name: str, max_subtasks: int) -> None:
+        self.estimator = estimator
+        self.incremental = task_name == "partial_fit"
+        self.root = open_root(estimator, task_name, max_subtasks)
+
+    def begin_fit(self, work, X, y, classes, sample_weight) -> None:
+        """Call the root's begin hooks, once ``X`` and ``y`` are validated;
+        ``work`` is the copy being fitted."""
+        if self.root is None:
+            return
+        self._X, self._y, self._classes = X, y, classes
+        self._metadata = (
+            None if sample_weight is None else {"sample_weight": sample_weight}
+        )
+        self._static = {
+            "classes_": classes,
+            "n_features_in_": work.n_features_in_,
+            # None: the hooks get the validated array X, without names (and
+            # the estimator called may hold those of an earlier fit)
+            "feature_names_in_": None,
+        }
+        self._dtype = X.dtype
+        # partial_fit: n_iter_ counts on from the calls before
+        self._done = int(getattr(work, "n_iter_", 0)) if self.incremental else 0
+        self._curve: list[float] = []
+        self._stack = [self.root]
+        self.root.call_on_fit_task_begin(
+            estimator=self.estimator, X=X, y=y, metadata=self._metadata
+        )
+
+    def end_fit(self, work) -> None:
+        """Call the root's end hooks with the fitted copy ``work``."""
+        if self.root is None:
+            return
+        self.root.call_on_fit_task_end(
+            estimator=self.estimator,
+            X=self._X,
+            y=self._y,
+            metadata=self._metadata,
+            reconstruction_attributes=lambda: {
+                **{name: getattr(work, name) for name in FITTED},
+                **self._static,
+            },
+        )
+
+    @property
+    def monitor(self) -> FitHooks | None:
+        """What the solvers get: these hooks where callbacks are set, else
+        ``None`` (no call at all in the loops)."""
+        return None if self.root is None else self
+
+    # The solvers' side: plain arguments in the core's layout.
+
+    def begin(self, name: str, w, b, n_subtasks: int = 0) -> None:
+        """Open a subtask ``name`` of the innermost open task, at ``w, b``."""
+        context = self._stack[-1].subcontext(task_name=name, max_subtasks=n_subtasks)
+        self._stack.append(context)
+        context.call_on_fit_task_begin(
+            estimator=self.estimator,
+            X=self._X,
+            y=self._y,
+            metadata=self._metadata,
+            reconstruction_attributes=lambda: self._attributes(w, b),
+        )
+
+    def end(self, w, b, cost: float, step: float, grads=None, data=None) -> bool:
+        """Close the innermost open task at ``w, b``: its ``cost``, the
+        ``step`` it took along ``grads`` (``{"dw", "db"}``, or ``None``), on
+        ``data`` (a mini-batch's problem; ``None``: the fit's data). Whether
+        a callback asks to stop there."""
+        context = self._stack.pop()
+        depth = len(self._stack)
+        if depth == 1:
+            self._curve.append(cost)
+        info = {"depth": depth, "cost": cost, "step": step, "grads": grads}
+        X, y, metadata = self._X, self._y, self._metadata
+        if data is not None:  # the rows of a mini-batch, as the user gave them
+            X, metadata = (lambda: data.X.T), None
+            y = lambda: self._classes[_label_index(data.Y)]  # noqa: E731
+        return context.call_on_fit_task_end(
+            estimator=self.estimator,
+            X=X,
+            y=y,
+            metadata=metadata,
+            reconstruction_attributes=lambda: self._attributes(w, b, info),
+        )
+
+    def _attributes(self, w, b, info=None) -> dict:
+        """A fitted estimator's attributes at ``w, b`` (``info``: the
+        iteration just ended, for :class:`~sklearn_gd_logreg.callbacks.
+        IterationRecorder`)."""
+        attributes = {
+            **self._static,
+            "coef_": np.ascontiguousarray(np.asarray(w).T, dtype=self._dtype),
+            "intercept_": np.asarray(b, dtype=self._dtype).reshape(-1),
+            "n_iter_": self._done + len(self._curve),
+            "loss_curve_": np.asarray(self._curve),
+        }
+        if info is not None:
+            grads = info["grads"]
+            attributes["_callback_iteration"] = {
+                "depth": info["depth"],
+                "cost": info["cost"],
+                "step": info["step"],
+                "grad_norm": math.nan if grads is None else _norm(grads),
+            }
+        return attributes
+
+
+def _label_index(Y) -> np.ndarray:
+    """Each column's class index, from the course's ``Y``."""
+    return Y[0].astype(np.intp) if Y.shape[0] == 1 else np.argmax(Y, axis=0)
+
+
+def _norm(grads) -> float:
+    """The Euclidean norm of the gradient ``(dw, db)``."""
+    dw, db = np.ravel(grads["dw"]), np.ravel(grads["db"])
+    return float(np.sqrt(np.einsum("i,i->", dw, dw) + np.einsum("i,i->", db, db)))
+
+
+def fit_root(estimator, X, y, attributes: dict) -> None:
+    """The whole callback protocol of a fit without iterations (that of
+    ``ImageFlattener``): the root task's begin and end hooks, ``attributes``
+    making the fitted estimator."""
+    context = open_root(estimator, "fit", 0)
+    if context is None:
+        return
+    context.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+    context.call_on_fit_task_end(
+        estimator=estimator, X=X, y=y, reconstruction_attributes=attributes
+    )

@@ -1,0 +1,100 @@
+"""Why a fit stopped at ``max_iter``: the measured causes, with their fixes.
+
+Run only when the ``ConvergenceWarning`` is raised, for at most about one
+pass over the data: the column scales and the Lipschitz constant ``L`` are
+measured on the subsample of the ``"auto"`` step (every ``stride``-th sample,
+about a tenth of a large data set), and the distance from stationarity is
+the solver's own last measure (one gradient, where it has none: ``"sgd"``,
+``early_stopping``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from sklearn_gd_logreg._step_size import auto_learning_rate
+
+SCALE_RATIO = 100.0  # column scales this far apart slow gradient descent
+STEP_RATIO = 10.0  # a fixed step this far below 1/L is "far below"
+TAIL = 0.1  # the share of the last iterations whose progress is reported
+
+
+def diagnose(estimator, step: float, problem, result) -> list[str]:
+    """The measured causes of a fit of ``estimator`` that used up
+    ``max_iter`` on ``problem``, each a sentence with its fix.
+
+    The first says how far from stationarity it stopped; then, where
+    measured: features on very different scales, a fixed ``learning_rate``
+    far below the stable step ``1 / L``, and slow progress.
+    """
+    solver = estimator.solver
+    optimality = result.optimality
+    if not math.isfinite(optimality):  # "sgd", or the best of early stopping
+        with np.errstate(all="ignore"):
+            _, grads = problem.loss_and_grad(result.w, result.b)
+        optimality = problem.optimality(result.w, grads, step)
+    causes = [
+        f"it stopped with a largest gradient entry of {optimality:.3g}"
+        + (f", {optimality / estimator.tol:.3g} x tol." if estimator.tol else ".")
+    ]
+    low, high = _column_scales(problem.X)
+    if high >= SCALE_RATIO * low:
+        causes.append(
+            "Features on very different scales: the largest |x| of a column "
+            f"ranges from {low:.3g} to {high:.3g} (ratio {high / low:.3g}); "
+            "scale them with StandardScaler (MaxAbsScaler for sparse X)."
+        )
+    if estimator.learning_rate != "auto" and solver != "nesterov":
+        with threadpool_limits(limits=1, user_api="blas"):  # as step_size's
+            stable = auto_learning_rate(
+                problem.X,
+                sample_weight=problem.sample_weight,
+                alpha=problem.penalty.l2,
+                fit_intercept=problem.fit_intercept,
+                n_outputs=problem.Y.shape[0],
+            )
+        if stable >= STEP_RATIO * step:
+            causes.append(
+                f"learning_rate={estimator.learning_rate!r} is {stable / step:.3g} "
+                f"x below the stable step 1/L = {stable:.3g}: use "
+                "learning_rate='auto'."
+            )
+    curve = result.loss_curve
+    tail = max(1, int(TAIL * len(curve)))
+    if len(curve) > tail:
+        before = curve[-tail - 1]
+        fall, share = (
+            before - curve[-1],
+            100 * (before - curve[-1]) / (abs(before) or 1),
+        )
+        unit = "epoch" if solver == "sgd" else "iteration"
+        causes.append(
+            f"Slow progress: the cost fell by {fall:.3g} "
+            f"({share:.2g} %) over the last "
+            f"{tail} of {len(curve)} {unit}s, as on a poorly conditioned problem; "
+            + (
+                "solver='nesterov' needs far fewer iterations."
+                if solver != "nesterov"
+                else "a larger alpha conditions it better."
+            )
+        )
+    return causes
+
+
+def _column_scales(X) -> tuple[float, float]:
+    """The smallest and largest ``max |x|`` of the nonzero columns (features,
+    rows of the core's ``X``), on the ``"auto"`` step's subsample."""
+    stride = max(1, X.shape[1] // max(1000, X.shape[1] // 10))
+    X = X[:, ::stride]
+    if sp.issparse(X):
+        largest = np.asarray(abs(X).max(axis=1).todense()).ravel()
+    else:  # no temporary copy of X
+        largest = np.maximum(X.max(axis=1), -X.min(axis=1))
+    largest = largest[largest > 0]
+    if len(largest) < 2:
+        return 1.0, 1.0
+    return float(largest.min()), float(largest.max())
