@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._dask_fit import dask_problem, is_dask
 from sklearn_gd_logreg._fitting import (
     divergence_error,
     fill_older_layout,
@@ -321,23 +322,32 @@ class GDLogisticRegression(
         fitted = hasattr(self, "coef_")
         first = not fitted if incremental else not (fitted and self.warm_start)
         dtype = self.coef_.dtype if incremental and fitted else FLOATS
-        X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
-        check_classification_targets(y)
-        classes, y_index = check_classes(self, y, classes, first, incremental)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        if is_dask(X):  # the data stay on the workers (_dask_fit.py)
+            X, classes, problem = dask_problem(
+                self, X, y, sample_weight, penalty, classes=classes, first=first,
+                incremental=incremental, dtype=dtype,
+            )
+        else:
+            X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
+            check_classification_targets(y)
+            classes, y_index = check_classes(self, y, classes, first, incremental)
+            sample_weight = fit_sample_weight(
+                self, X, y, y_index, classes, sample_weight
+            )
+            problem = Problem(
+                X.T,  # a view: the core's layout, samples as columns, for free
+                one_hot(y_index, len(classes), X.dtype),
+                sample_weight,
+                penalty,
+                self.fit_intercept,
+            )
         if not first and X.shape[1] != self.coef_.shape[1]:
             raise ValueError(
                 f"warm_start=True, but X has {X.shape[1]} features while the "
                 f"fitted model has {self.coef_.shape[1]}; set warm_start=False "
                 "to fit from scratch."
             )
-        sample_weight = fit_sample_weight(self, X, y, y_index, classes, sample_weight)
-        problem = Problem(
-            X.T,  # a view: the core's layout, samples as columns, for free
-            one_hot(y_index, len(classes), X.dtype),
-            sample_weight,
-            make_penalty(self.penalty, self.alpha, self.l1_ratio),
-            self.fit_intercept,
-        )
         w, b = start(self, X, len(classes), first)
         learning_rate = step_size(self, problem, first, incremental)
         random_state = shuffler(self, first, incremental)

@@ -275,10 +275,8 @@ def sgd(
     shrink, converged = 1.0, False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(max_iter):
-            order = random_state.permutation(m)
             total, weight = 0.0, 0.0
-            for start in range(0, m, batch_size):
-                batch = problem.subset(order[start : start + batch_size])
+            for batch in problem.batches(batch_size, random_state):
                 batch_weight = float(batch.sample_weight.sum())
                 eta = learning_rate * shrink
                 if schedule == "invscaling":  # a power that underflows, never

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from sklearn_gd_logreg import _dask
+
 
 def lipschitz_constant(
     X,
@@ -83,11 +85,15 @@ def lipschitz_constant(
             if norm == 0.0 or not np.isfinite(norm):
                 break
             v_w, v_b = v_w / norm, v_b / norm
-            u = s * (v_w @ X + v_b)  # diag(s) X1.T v
-            scale = _power_of_two(float(np.max(np.abs(u))))
-            u = u / scale
-            new_w = X @ u / total
-            new_b = u.sum() / total if fit_intercept else 0.0
+            if _dask.holds(X):  # the same products, chunk by chunk on the workers
+                Xu, u_sum, scale = _dask.power_products(X, s, v_w, v_b)
+            else:
+                u = s * (v_w @ X + v_b)  # diag(s) X1.T v
+                scale = _power_of_two(float(np.max(np.abs(u))))
+                u = u / scale
+                Xu, u_sum = X @ u, u.sum()
+            new_w = Xu / total
+            new_b = u_sum / total if fit_intercept else 0.0
             # Rayleigh quotient of unit v
             eig = scale * float(v_w @ new_w + v_b * new_b)
             v_w, v_b = new_w, new_b
