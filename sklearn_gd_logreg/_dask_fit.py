@@ -57,6 +57,15 @@ def as_rows(X, name: str, *, ndim: int | None = None):
     return X
 
 
+def check_features(estimator, X, *, reset: bool) -> None:
+    """``n_features_in_`` and ``feature_names_in_`` set (``reset``) or checked
+    as ``validate_data`` does, from a Dask DataFrame's empty pandas
+    ``_meta`` (which scikit-learn reads) or a Dask array's shape."""
+    header = X._meta if hasattr(X, "to_dask_array") else X
+    _check_n_features(estimator, header, reset=reset)
+    _check_feature_names(estimator, header, reset=reset)
+
+
 def aligned(v, X, name: str):
     """``y`` or ``sample_weight`` as a 1-D Dask array chunked like ``X``."""
     import dask.array as da
@@ -94,8 +103,7 @@ def dask_problem(
             "out a validation set yourself, or fit in memory."
         )
     reset = first or not incremental
-    _check_n_features(estimator, X, reset=reset)
-    _check_feature_names(estimator, X, reset=reset)
+    check_features(estimator, X, reset=reset)
     X = as_rows(X, "X", ndim=2)
     sparse = sp.issparse(X._meta)
     if sparse:
