@@ -1,0 +1,306 @@
+"""Fit and predict on Dask collections, on a real ``distributed.LocalCluster``.
+
+Two clusters per module, each started once: worker threads in this process
+(``processes=False``) and 2 worker processes of 1 thread. The equality tests
+run on both; the rest on the threads. Every fit is compared with the
+in-memory fit on the same data: full-batch solvers give the same model up
+to the order of the sums (``rtol=1e-8``).
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener
+from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem
+from sklearn_gd_logreg._penalties import Penalty
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+RTOL = 1e-8  # only the order of the sums differs
+
+
+def _cluster(processes: bool):
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=processes,
+        dashboard_address=":0",
+    )
+
+
+@pytest.fixture(scope="module")
+def threads_client():
+    with (
+        _cluster(False) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def processes_client():
+    with (
+        _cluster(True) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(params=["threads", "processes"])
+def client(request):
+    """Each cluster in turn, as the client ``compute`` uses."""
+    client = request.getfixturevalue(f"{request.param}_client")
+    with client.as_current():
+        yield client
+
+
+@pytest.fixture
+def threads(threads_client):
+    with threads_client.as_current():
+        yield threads_client
+
+
+def chunked(*arrays, chunks=100):
+    return [da.from_array(a, chunks=(chunks, *a.shape[1:])) for a in arrays]
+
+
+def assert_same_model(ours, reference, rtol=RTOL):
+    assert_array_equal(ours.classes_, reference.classes_)
+    assert ours.n_iter_ == reference.n_iter_
+    scale = np.max(np.abs(reference.coef_))
+    assert_allclose(ours.coef_, reference.coef_, rtol=rtol, atol=rtol * scale)
+    assert_allclose(ours.intercept_, reference.intercept_, rtol=rtol, atol=rtol)
+    assert_allclose(ours.loss_curve_, reference.loss_curve_, rtol=rtol)
+    assert_allclose(ours.learning_rate_, reference.learning_rate_, rtol=rtol)
+
+
+@pytest.mark.parametrize("solver", ["gd", "nesterov"])
+@pytest.mark.parametrize("data", ["cancer", "iris"])
+def test_full_batch_fit_equals_in_memory(client, solver, data, request):
+    """Binary and softmax, sample and balanced class weights, an elastic-net
+    penalty, learning_rate="auto" (its power iteration on the workers)."""
+    X, y = request.getfixturevalue(data)
+    weight = np.random.default_rng(0).uniform(0.0, 3.0, len(y))
+    params = dict(
+        solver=solver,
+        max_iter=8,
+        tol=0.0,
+        penalty="elasticnet",
+        alpha=1e-2,
+        class_weight="balanced",
+    )
+    reference = GDLogisticRegression(**params).fit(X, y, sample_weight=weight)
+    ours = GDLogisticRegression(**params).fit(*chunked(X, y, weight))
+    assert_same_model(ours, reference)
+    assert isinstance(ours.coef_, np.ndarray) and ours.n_features_in_ == X.shape[1]
+
+
+def test_sparse_chunks_and_float32(client, cancer):
+    X, y = cancer
+    X = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
+    params = dict(max_iter=5, tol=0.0, fit_intercept=False)
+    reference = GDLogisticRegression(**params).fit(X, y)
+    ours = GDLogisticRegression(**params).fit(
+        da.from_array(X, chunks=(100, X.shape[1])), da.from_array(y, chunks=100)
+    )
+    assert_same_model(ours, reference)
+    assert np.all(ours.intercept_ == 0)
+    X32 = X.toarray().astype(np.float32)
+    reference = GDLogisticRegression(**params).fit(X32, y)
+    ours = GDLogisticRegression(**params).fit(*chunked(X32, y))
+    assert ours.coef_.dtype == np.float32
+    assert_allclose(ours.coef_, reference.coef_, rtol=1e-4, atol=1e-5)
+
+
+def test_predictions_are_lazy_and_chunked_like_X(client, iris):
+    X, y = iris
+    model = GDLogisticRegression(max_iter=20).fit(X, y)
+    Xd, yd = chunked(X, y, chunks=40)
+    for method in ["predict_proba", "predict_log_proba", "decision_function"]:
+        lazy = getattr(model, method)(Xd)
+        assert isinstance(lazy, da.Array) and lazy.chunks[0] == Xd.chunks[0]
+        assert_allclose(lazy.compute(), getattr(model, method)(X), rtol=1e-12)
+    labels = model.predict(Xd)
+    assert isinstance(labels, da.Array) and labels.chunks == Xd.chunks[:1]
+    assert_array_equal(labels.compute(), model.predict(X))
+    weight = np.arange(len(y)) % 3
+    score = model.score(Xd, yd, sample_weight=da.from_array(weight, chunks=40))
+    assert isinstance(score, float)
+    assert score == pytest.approx(model.score(X, y, sample_weight=weight), abs=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
+def test_dataframe_and_string_labels(threads, cancer):
+    X, y = cancer
+    names = [f"f{i}" for i in range(X.shape[1])]
+    labels = np.array(["benign", "malignant"], dtype=object)[y]
+    df = dd.from_pandas(pd.DataFrame(X, columns=names), npartitions=4)
+    series = dd.from_pandas(pd.Series(labels), npartitions=4)
+    params = dict(max_iter=10, tol=0.0, solver="nesterov")
+    reference = GDLogisticRegression(**params).fit(
+        pd.DataFrame(X, columns=names), labels
+    )
+    ours = GDLogisticRegression(**params).fit(df, series)
+    assert_same_model(ours, reference)
+    assert_array_equal(ours.feature_names_in_, names)
+    frame = pd.DataFrame(X, columns=names)
+    assert_array_equal(ours.predict(df).compute(), reference.predict(frame))
+    assert ours.score(df, series) == pytest.approx(reference.score(frame, labels))
+    with pytest.raises(ValueError, match="feature names"):
+        ours.predict(df.rename(columns={"f0": "other"}))
+
+
+def test_warm_start_continues_as_in_memory(threads, iris):
+    X, y = iris
+    params = dict(max_iter=5, tol=0.0, warm_start=True, learning_rate=0.3)
+    reference = GDLogisticRegression(**params).fit(X, y).fit(X, y)
+    ours = GDLogisticRegression(**params).fit(*chunked(X, y)).fit(*chunked(X, y))
+    assert_same_model(ours, reference)
+
+
+def test_sgd_streams_the_chunks(threads, iris):
+    X, y = iris
+    Xd, yd = chunked(X, y, chunks=32)
+    model = GDLogisticRegression(solver="sgd", max_iter=10, random_state=0).fit(Xd, yd)
+    reference = GDLogisticRegression(solver="sgd", max_iter=10, random_state=0).fit(
+        X, y
+    )
+    assert model.score(X, y) > 0.9
+    assert abs(model.score(X, y) - reference.score(X, y)) < 0.05
+    # partial_fit: one epoch per call, over a Dask array likewise
+    online = GDLogisticRegression(random_state=0)
+    for _ in range(5):
+        online.partial_fit(Xd, yd, classes=np.unique(y))
+    assert online.t_ == pytest.approx(5.0) and online.score(X, y) > 0.85
+
+
+def test_sgd_epoch_visits_each_sample_once(threads, iris):
+    """Mini-batches of the streamed epoch: every sample once, as many batches
+    as in memory (a batch may span two chunks), one chunk on the client."""
+    _, y = iris
+    Xd, yd = chunked(np.arange(len(y), dtype=float)[:, None], y, chunks=32)
+    _, _, problem = dask_problem(
+        GDLogisticRegression(solver="sgd"),
+        Xd,
+        yd,
+        None,
+        Penalty(0.0, 0.0),
+        classes=None,
+        first=True,
+        incremental=False,
+        dtype=[np.float64, np.float32],
+    )
+    assert isinstance(problem, DaskProblem)
+    batches = list(problem.batches(20, np.random.RandomState(0)))
+    assert len(batches) == math.ceil(len(y) / 20)
+    seen = np.concatenate([batch.X.ravel() for batch in batches])
+    assert_array_equal(np.sort(seen), np.arange(len(y)))
+
+
+def test_image_flattener_transform_is_lazy(threads, digits):
+    images, _ = digits
+    flattener = ImageFlattener(scale=16.0).fit(images)
+    lazy = ImageFlattener(scale=16.0).fit(da.from_array(images, chunks=(100, 8, 8)))
+    out = lazy.transform(da.from_array(images, chunks=(100, 4, 8)))
+    assert isinstance(out, da.Array) and out.chunks == ((100, 100, 100, 60), (64,))
+    assert_array_equal(out.compute(), flattener.transform(images))
+
+
+def test_bad_input_names_the_argument_and_stores_nothing(threads, iris):
+    X, y = iris
+    model = GDLogisticRegression(max_iter=5).fit(X, y)
+    before = model.coef_.copy()
+    Xd, yd = chunked(X, y, chunks=50)
+    unknown = Xd[Xd[:, 0] > -10]
+    with pytest.raises(
+        ValueError, match=r"X has chunks of unknown size.*compute_chunk_sizes"
+    ):
+        model.fit(unknown, yd)
+    with pytest.raises(ValueError, match="y and X must be chunked alike"):
+        model.fit(Xd, yd.rechunk(30))
+    bad = X.copy()
+    bad[120, 2] = np.nan
+    with pytest.raises(
+        ValueError, match=r"X contains NaN or infinity \(in chunk\(s\) \[2\]\)"
+    ):
+        model.fit(da.from_array(bad, chunks=50), yd)
+    with pytest.raises(ValueError, match=r"y contains labels \[2\]"):
+        GDLogisticRegression().partial_fit(Xd, yd, classes=[0, 1])
+    with pytest.raises(
+        ValueError, match="Negative values in data passed to sample_weight"
+    ):
+        model.fit(Xd, yd, sample_weight=da.from_array(-np.ones(len(y)), chunks=50))
+    with pytest.raises(ValueError, match="early_stopping"):
+        clone(model).set_params(early_stopping=True).fit(Xd, yd)
+    assert_array_equal(model.coef_, before)  # never half-fitted
+
+
+def test_grid_search_on_the_dask_joblib_backend(threads, cancer):
+    joblib = pytest.importorskip("joblib")
+    X, y = cancer
+    search = GridSearchCV(
+        GDLogisticRegression(max_iter=30),
+        {"learning_rate": [0.01, 0.1, "auto"]},
+        cv=3,
+    )
+    reference = clone(search).fit(X, y)
+    with joblib.parallel_backend("dask"):
+        ours = clone(search).fit(X, y)
+    for key in ["mean_test_score", "std_test_score", "rank_test_score"]:
+        assert_array_equal(ours.cv_results_[key], reference.cv_results_[key])
+    for i in range(3):
+        assert_array_equal(
+            ours.cv_results_[f"split{i}_test_score"],
+            reference.cv_results_[f"split{i}_test_score"],
+        )
+
+
+def test_a_worker_lost_mid_fit_is_recomputed(processes_client, cancer):
+    """Killing a worker process mid-fit: the scheduler recomputes its chunks
+    from their graph on the other worker (the nanny restarts it) and the fit
+    ends with the in-memory model."""
+    import threading
+
+    X, y = cancer
+    params = dict(max_iter=40, tol=0.0, solver="gd")
+    reference = GDLogisticRegression(**params).fit(X, y)
+    model = GDLogisticRegression(**params)
+    Xd, yd = chunked(X, y)
+    worker = sorted(processes_client.scheduler_info()["workers"])[0]
+
+    def kill():
+        try:  # the worker dies before it can answer
+            processes_client.run(os._exit, 1, workers=[worker])
+        except Exception:
+            pass
+
+    killer = threading.Timer(0.5, kill)
+    with processes_client.as_current():
+        killer.start()
+        try:
+            model.fit(Xd, yd)
+        finally:
+            killer.cancel()
+    assert worker not in processes_client.scheduler_info()["workers"]  # it died
+    assert_same_model(model, reference)
+
+
+def test_convergence_warning_and_tol_as_in_memory(threads, cancer):
+    X, y = cancer
+    with pytest.warns(ConvergenceWarning):
+        GDLogisticRegression(max_iter=2).fit(*chunked(X, y))
+    reference = GDLogisticRegression(tol=1e-2, solver="nesterov").fit(X, y)
+    ours = GDLogisticRegression(tol=1e-2, solver="nesterov").fit(*chunked(X, y))
+    assert_same_model(ours, reference, rtol=1e-7)
