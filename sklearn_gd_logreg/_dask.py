@@ -15,11 +15,35 @@ nor scikit-learn at import time (the core imports it).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 __all__ = ["Columns", "Labels", "holds", "power_products", "sums"]
 
 SPLIT_EVERY = 8  # partial sums added per task of the reduction tree
+# distributed's errors for results lost with a worker (matched by name: this
+# module does not import distributed)
+_LOST = {"CancelledError", "FutureCancelledError", "KilledWorker"}
+
+
+@contextmanager
+def on_workers():
+    """Say so when a computation fails because workers were lost for good:
+    the chunks they held could not be recomputed, or a chunk's task killed
+    worker after worker."""
+    try:
+        yield
+    except Exception as error:
+        if type(error).__name__ not in _LOST:
+            raise
+        raise RuntimeError(
+            f"Dask workers were lost during the fit ({type(error).__name__}: "
+            f"{error}), and the chunks they held could not be recomputed. The "
+            "estimator is unchanged. Build the data from a Dask graph (not "
+            "client.scatter) so that the scheduler can recompute lost chunks "
+            "on other workers, and fit again."
+        ) from error
 
 
 class Columns:
@@ -49,12 +73,14 @@ class Columns:
     def sum(self) -> float:
         """The sum of all values, on the workers (remembered if given)."""
         if self._total is None:
-            self._total = float(self.rows.sum().compute())
+            with on_workers():
+                self._total = float(self.rows.sum().compute())
         return self._total
 
     def max(self) -> float:
         """The largest value, on the workers."""
-        return float(self.rows.max().compute())
+        with on_workers():
+            return float(self.rows.max().compute())
 
     def __abs__(self) -> Columns:
         return Columns(abs(self.rows))
@@ -110,7 +136,8 @@ def sums(w, b, X: Columns, Y: Labels, sample_weight: Columns | None):
         meta=np.empty((0, 0)),
         concatenate=True,
     )
-    total = parts.sum(axis=0, split_every=SPLIT_EVERY).compute()
+    with on_workers():
+        total = parts.sum(axis=0, split_every=SPLIT_EVERY).compute()
     XdZ = total[1 : 1 + n_x * K].reshape(n_x, K).astype(X.dtype)
     return float(total[0]), XdZ, total[1 + n_x * K :].reshape(K, 1)
 
@@ -156,7 +183,16 @@ def power_products(X: Columns, s: Columns, v_w, v_b: float):
         meta=np.empty((0, 0)),
         concatenate=True,
     )
-    total = da.reduction(
+    with on_workers():
+        total = _reduce_rescaled(parts)
+    return total[1 : 1 + n_x].astype(X.dtype), float(total[-1]), float(total[0])
+
+
+def _reduce_rescaled(parts):
+    """The tree reduction of :func:`_rescaled_sum`, computed."""
+    import dask.array as da
+
+    return da.reduction(
         parts,
         _rescaled_sum,
         _rescaled_sum,
@@ -167,7 +203,6 @@ def power_products(X: Columns, s: Columns, v_w, v_b: float):
         concatenate=True,
         meta=np.empty((0, 0)),
     ).compute()[0]
-    return total[1 : 1 + n_x].astype(X.dtype), float(total[-1]), float(total[0])
 
 
 def _chunk_power(x, s, *, v_w, v_b):

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-from sklearn_gd_logreg._dask import Columns, Labels
+from sklearn_gd_logreg._dask import Columns, Labels, on_workers
 from sklearn_gd_logreg._inputs import FLOATS, check_classes, one_hot
 from sklearn_gd_logreg._problem import NO_PENALTY, Problem
 
@@ -113,7 +113,8 @@ def dask_problem(
     X = X.astype(dtype)
     y = aligned(y, X, "y")
     raw_weight = aligned(sample_weight, X, "sample_weight")
-    X, y, raw_weight = dask.persist(X, y, raw_weight)  # once: every pass reads these
+    with on_workers():  # once: every pass reads these
+        X, y, raw_weight = dask.persist(X, y, raw_weight)
     parts = [
         dask.delayed(_chunk_stats)(x, yc, None if raw_weight is None else sc)
         for x, yc, sc in zip(
@@ -123,7 +124,8 @@ def dask_problem(
             strict=True,
         )
     ]
-    stats = dask.compute(*parts)
+    with on_workers():
+        stats = dask.compute(*parts)
     labels, counts, top = _merge(stats)
     check_classification_targets(labels)
     classes, _ = check_classes(estimator, labels, classes, first, incremental)
@@ -141,7 +143,8 @@ def dask_problem(
         dtype=X.dtype,
         out_dtype=X.dtype,
     )
-    y_index, s = dask.persist(y_index, s)
+    with on_workers():
+        y_index, s = dask.persist(y_index, s)
     n_outputs = 1 if len(classes) == 2 else len(classes)
     problem = DaskProblem(
         Columns(X),
@@ -259,7 +262,8 @@ class DaskProblem(Problem):
         )
         left = None
         for i in random_state.permutation(len(blocks)):
-            x, y, w = dask.compute(*blocks[i])
+            with on_workers():
+                x, y, w = dask.compute(*blocks[i])
             order = random_state.permutation(len(y))
             x, y, w = x[order], y[order], w[order]
             if left is not None:  # the rows the last chunk left over first
