@@ -270,9 +270,12 @@ class GDLogisticRegression(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data.
+            Training data. A Dask array (dense or CSR chunks) or DataFrame
+            stays on its workers: each gradient is summed there, chunk by
+            chunk (README, "When the data outgrow one machine").
         y : array-like of shape (n_samples,)
-            Class labels, of any type; at least two classes.
+            Class labels, of any type; at least two classes. For a Dask
+            ``X``, a Dask array or Series chunked like it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight per sample; a weight of 2 counts a row twice.
 
@@ -298,7 +301,8 @@ class GDLogisticRegression(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            A chunk of training data.
+            A chunk of training data (a Dask array or DataFrame is streamed
+            to the client one of its chunks at a time).
         y : array-like of shape (n_samples,)
             Its labels, all in ``classes``.
         classes : array-like of shape (n_classes,), default=None

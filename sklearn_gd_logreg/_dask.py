@@ -56,10 +56,12 @@ class Columns:
 
     Examples
     --------
+    >>> import dask
     >>> import dask.array as da
     >>> from sklearn_gd_logreg._dask import Columns
     >>> X = Columns(da.ones((6, 2), chunks=(3, 2)))
-    >>> X.shape, X.sum()
+    >>> with dask.config.set(scheduler="synchronous"):  # or a cluster's
+    ...     X.shape, X.sum()
     ((2, 6), 12.0)
     """
 

@@ -102,6 +102,10 @@ def dask_problem(
             "early_stopping=True is not supported on Dask collections: hold "
             "out a validation set yourself, or fit in memory."
         )
+    if y is None:
+        raise ValueError(
+            "GDLogisticRegression requires y to be passed, but the target y is None."
+        )
     reset = first or not incremental
     check_features(estimator, X, reset=reset)
     X = as_rows(X, "X", ndim=2)

@@ -147,6 +147,19 @@ class LinearPredictionMixin:
         -------
         score : float
             Share of samples (of weight) whose label is predicted right.
+
+        Examples
+        --------
+        >>> import dask
+        >>> import dask.array as da
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_gd_logreg import GDLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> Xd, yd = da.from_array(X, chunks=50), da.from_array(y, chunks=50)
+        >>> with dask.config.set(scheduler="synchronous"):  # or a cluster
+        ...     clf = GDLogisticRegression(solver="nesterov").fit(Xd, yd)
+        ...     print(round(clf.score(Xd, yd), 2), clf.predict(Xd).chunks)
+        0.98 ((50, 50, 50),)
         """
         if is_dask(X):
             return lazy_score(self, X, y, sample_weight)

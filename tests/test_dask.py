@@ -31,6 +31,20 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 RTOL = 1e-8  # only the order of the sums differs
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _dask_config_restored():
+    """Clients and the joblib backend set Dask's default scheduler; the
+    tests after this module (and the doctests) get the config back."""
+    import copy
+
+    import dask
+
+    saved = copy.deepcopy(dask.config.config)
+    yield
+    dask.config.config.clear()
+    dask.config.config.update(saved)
+
+
 def _cluster(processes: bool):
     return distributed.LocalCluster(
         n_workers=2,
