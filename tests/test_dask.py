@@ -183,6 +183,18 @@ def test_warm_start_continues_as_in_memory(threads, iris):
     assert_same_model(ours, reference)
 
 
+def test_labels_and_weights_in_memory_are_cut_as_X(threads, iris):
+    X, y = iris
+    weight = np.arange(len(y)) % 4
+    params = dict(max_iter=4, tol=0.0)
+    reference = GDLogisticRegression(**params).fit(X, y, sample_weight=weight)
+    (Xd,) = chunked(X, chunks=64)
+    ours = GDLogisticRegression(**params).fit(Xd, list(y), sample_weight=weight)
+    assert_same_model(ours, reference)
+    with pytest.raises(ValueError, match="y has 149 samples, X has 150"):
+        GDLogisticRegression().fit(Xd, y[1:])
+
+
 def test_sgd_streams_the_chunks(threads, iris):
     X, y = iris
     Xd, yd = chunked(X, y, chunks=32)
