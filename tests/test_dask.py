@@ -328,12 +328,17 @@ def test_a_worker_lost_with_data_that_cannot_be_recomputed(processes_client, can
     import threading
 
     X, y = cancer
+    worker = sorted(processes_client.scheduler_info()["workers"])[0]
+
+    def scatter(part):  # all onto the worker that will die
+        return processes_client.scatter(part, workers=[worker])
+
     with processes_client.as_current():
         rows = range(0, len(y), 100)
         Xd = da.concatenate(
             [
                 da.from_delayed(
-                    processes_client.scatter(X[i : i + 100]),
+                    scatter(X[i : i + 100]),
                     shape=X[i : i + 100].shape,
                     dtype=X.dtype,
                 )
@@ -343,7 +348,7 @@ def test_a_worker_lost_with_data_that_cannot_be_recomputed(processes_client, can
         yd = da.concatenate(
             [
                 da.from_delayed(
-                    processes_client.scatter(y[i : i + 100]),
+                    scatter(y[i : i + 100]),
                     shape=y[i : i + 100].shape,
                     dtype=y.dtype,
                 )
@@ -352,7 +357,6 @@ def test_a_worker_lost_with_data_that_cannot_be_recomputed(processes_client, can
         )
         model = GDLogisticRegression(max_iter=2).fit(Xd, yd)
         before = model.coef_.copy()
-        worker = sorted(processes_client.scheduler_info()["workers"])[0]
 
         def kill():
             try:
@@ -364,7 +368,7 @@ def test_a_worker_lost_with_data_that_cannot_be_recomputed(processes_client, can
         killer.start()
         try:
             with pytest.raises(RuntimeError, match="Dask workers were lost"):
-                model.set_params(max_iter=2000, tol=0.0).fit(Xd, yd)
+                model.set_params(max_iter=300, tol=0.0).fit(Xd, yd)
         finally:
             killer.cancel()
     assert_array_equal(model.coef_, before)  # the estimator is unchanged
