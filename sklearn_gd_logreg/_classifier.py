@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from sklearn_gd_logreg import core
-from sklearn_gd_logreg._dask_fit import dask_problem, is_dask
+from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem, is_dask
 from sklearn_gd_logreg._fitting import (
     divergence_error,
     fill_older_layout,
@@ -371,8 +371,10 @@ class GDLogisticRegression(
             "n_iter_no_change": 1 if incremental else self.n_iter_no_change,
         }
         if self.early_stopping and not incremental:
-            problem, options["validation"] = early_stopping_split(
-                problem, y_index, self, random_state
+            problem, options["validation"] = (
+                problem.split(self, random_state)  # chunk by chunk, there
+                if isinstance(problem, DaskProblem)
+                else early_stopping_split(problem, y_index, self, random_state)
             )
         if solver == "sgd":
             options.update(

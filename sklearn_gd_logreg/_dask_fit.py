@@ -97,11 +97,6 @@ def dask_problem(
     """
     import dask
 
-    if estimator.early_stopping and not incremental:
-        raise ValueError(
-            "early_stopping=True is not supported on Dask collections: hold "
-            "out a validation set yourself, or fit in memory."
-        )
     if y is None:
         raise ValueError(
             "GDLogisticRegression requires y to be passed, but the target y is None."
@@ -231,6 +226,22 @@ def _weight_factors(estimator, classes, counts, top):
     return first * weights * np.ldexp(1.0, -np.frexp(largest)[1])
 
 
+def _chunk_holdout(y_index, *, seeds, fraction, block_id=None):
+    """On a worker: which of a chunk's samples are held out, a random
+    ``fraction`` (rounded up) of each class's."""
+    rng = np.random.default_rng(seeds[block_id[0]])
+    held = np.zeros(len(y_index), dtype=bool)
+    for k in np.unique(y_index):
+        members = np.flatnonzero(y_index == k)
+        held[rng.choice(members, int(np.ceil(fraction * len(members))), False)] = True
+    return held
+
+
+def _chunk_rows(a, held, *, keep):
+    """On a worker: the rows of a chunk held out (``keep``) or the others."""
+    return a[held if keep else ~held]
+
+
 def _chunk_index(y, *, classes):
     """On a worker: each sample's place in ``classes``."""
     return np.searchsorted(classes, y)
@@ -283,6 +294,75 @@ class DaskProblem(Problem):
             left = (x[full:], y[full:], w[full:])
         if left is not None and len(left[1]):
             yield self._batch(*left, slice(None), n_classes)
+
+    def split(self, estimator, random_state) -> tuple[DaskProblem, DaskProblem]:
+        """``early_stopping``: the training problem and the validation set
+        (unpenalised), each persisted on the workers. In each chunk,
+        ``validation_fraction`` of each class's samples (rounded up) are held
+        out at random (seeds drawn from ``random_state``): stratified by
+        chunk, not the in-memory split."""
+        import dask
+        import dask.array as da
+
+        X, Y, s = self.X.rows, self.Y.rows, self.sample_weight.rows
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=X.numblocks[0])
+        fraction = estimator.validation_fraction
+        held = Y.map_blocks(_chunk_holdout, seeds=seeds, fraction=fraction, dtype=bool)
+        with on_workers():
+            (held,) = dask.persist(held)
+            n_held = dask.compute(
+                *map(dask.delayed(np.count_nonzero), held.to_delayed())
+            )
+        parts = []
+        for keep, sizes in (
+            (
+                False,
+                tuple(int(c - h) for c, h in zip(X.chunks[0], n_held, strict=True)),
+            ),
+            (True, tuple(int(h) for h in n_held)),
+        ):
+            parts.append(
+                [
+                    da.blockwise(
+                        _chunk_rows,
+                        index,
+                        a,
+                        index,
+                        held,
+                        "i",
+                        keep=keep,
+                        adjust_chunks={"i": sizes},
+                        dtype=a.dtype,
+                        meta=a._meta,
+                    )
+                    for a, index in ((X, "ij"), (Y, "i"), (s, "i"))
+                ]
+            )
+        with on_workers():
+            (train, val) = dask.persist(*parts)
+        problems = []
+        for (x, y, w), name, penalty in (
+            (train, "training", self.penalty),
+            (val, "validation", NO_PENALTY),
+        ):
+            weights = Columns(w)
+            if not weights.sum() > 0:
+                raise ValueError(
+                    f"early_stopping=True: the samples of the {name} set all "
+                    "have zero weight (sample_weight times class_weight), or it "
+                    "has none; change validation_fraction or random_state, or "
+                    "set early_stopping=False."
+                )
+            problems.append(
+                DaskProblem(
+                    Columns(x),
+                    Labels(y, self.Y.shape[0]),
+                    weights,
+                    penalty,
+                    self.fit_intercept,
+                )
+            )
+        return problems[0], problems[1]
 
     def _batch(self, x, y, w, rows, n_classes) -> Problem:
         x = x[rows]
