@@ -18,6 +18,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> dict:
     from distributed import Client, LocalCluster
 
     params = dict(solver="gd", max_iter=args.iterations, tol=0.0)
+    # distributed sets OMP_NUM_THREADS=1 in this process too (meant for its
+    # workers) and leaves it: put it back for the in-memory fit's threads.
+    threads = os.environ.get("OMP_NUM_THREADS")
     with (
         LocalCluster(
             n_workers=args.workers, threads_per_worker=1, dashboard_address=":0"
@@ -76,6 +80,10 @@ def main(argv: list[str] | None = None) -> dict:
         accuracy = on_workers.score(X, y)  # computed on the workers too
         X_here, y_here = X.compute(), y.compute()  # only for the comparison
 
+    if threads is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = threads
     in_memory = GDLogisticRegression(**params)
     start = time.perf_counter()
     with warnings.catch_warnings():

@@ -33,16 +33,20 @@ RTOL = 1e-8  # only the order of the sums differs
 
 @pytest.fixture(scope="module", autouse=True)
 def _dask_config_restored():
-    """Clients and the joblib backend set Dask's default scheduler; the
-    tests after this module (and the doctests) get the config back."""
+    """Clients and the joblib backend set Dask's default scheduler, and
+    distributed's nannies set OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's) in
+    this process too; the tests after this module (and the doctests) get the
+    config and the environment back, so that the twin's threads are theirs."""
     import copy
 
     import dask
 
-    saved = copy.deepcopy(dask.config.config)
+    saved, environ = copy.deepcopy(dask.config.config), dict(os.environ)
     yield
     dask.config.config.clear()
     dask.config.config.update(saved)
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def _cluster(processes: bool):
