@@ -245,10 +245,14 @@ def test_early_stopping_holds_out_each_chunk(threads, cancer):
     split."""
     X, y = cancer
     params = dict(
-        solver="nesterov", early_stopping=True, n_iter_no_change=3, random_state=0
+        solver="nesterov",
+        early_stopping=True,
+        n_iter_no_change=2,
+        alpha=0.05,
+        random_state=0,
     )
-    model = GDLogisticRegression(**params).fit(*chunked(X, y, chunks=64))
-    again = GDLogisticRegression(**params).fit(*chunked(X, y, chunks=64))
+    model = GDLogisticRegression(**params).fit(*chunked(X, y, chunks=200))
+    again = GDLogisticRegression(**params).fit(*chunked(X, y, chunks=200))
     assert_array_equal(model.coef_, again.coef_)
     scores = model.validation_scores_
     assert len(scores) == model.n_iter_
