@@ -1,6 +1,9 @@
-"""Fit on a Dask array: the gradient summed on the workers, next to memory.
+"""
+Fit on a Dask array, next to memory
+===================================
 
-Starts a ``distributed.LocalCluster`` (2 worker processes of 1 thread),
+The gradient summed on the workers, and the same fit in memory: this
+starts a ``distributed.LocalCluster`` (2 worker processes of 1 thread),
 generates a dense data set on the workers from a fixed seed (the client
 never holds it), fits ``GDLogisticRegression`` there, each gradient step a
 sum of per-chunk sums computed where the chunks lie, and then the same fit
@@ -43,7 +46,7 @@ def make_data(n_samples: int, n_features: int, n_chunks: int, seed: int = 0):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--output", default="dask.png")
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=50)

@@ -1,11 +1,20 @@
-"""Handwritten digits: images in, a tuned gradient-descent classifier out.
+"""
+Handwritten digits: a tuned gradient-descent classifier
+=======================================================
 
 The 8x8 images of ``sklearn.datasets.load_digits`` (shipped with
 scikit-learn) go through ``Pipeline(ImageFlattener(scale=16.0),
 GDLogisticRegression())``. ``GridSearchCV`` picks the learning rate by
 cross-validation; the held-out accuracy is printed next to scikit-learn's
-``LogisticRegression`` on the same split, and the learning curve of the
-chosen model is saved as a PNG (needs the ``examples`` extra: matplotlib).
+``LogisticRegression`` on the same split.
+
+The figure, saved as ``digits_learning_curve.png`` (needs the ``examples``
+extra: matplotlib), is drawn by the package's Displays: on the left
+``CostCurveDisplay.from_estimators(search, X_train, y_train)``, the cost at
+every iteration of each candidate learning rate (each candidate fitted again
+on the training set, since a search keeps no candidate's model); on the
+right ``WeightsDisplay.from_estimator(best)``, the chosen model's weights
+for each digit as 8x8 images, on one colour scale centred on 0.
 
 Run from the repository root::
 
@@ -24,13 +33,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
-from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener
+from sklearn_gd_logreg import (
+    CostCurveDisplay,
+    GDLogisticRegression,
+    ImageFlattener,
+    WeightsDisplay,
+)
 
 LEARNING_RATES = ["auto", 0.1, 0.5, 1.0, 2.0]
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Handwritten digits: a tuned gradient-descent classifier."
+    )
     parser.add_argument("--output", default="digits_learning_curve.png")
     args = parser.parse_args(argv)
 
@@ -47,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     with warnings.catch_warnings():
         # Plain gradient descent rarely meets tol=1e-4 in 2000 steps here; the
-        # learning curve shows how far it got.
+        # learning curves show how far it got.
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X_train, y_train)
     ours_seconds = time.perf_counter() - start
@@ -60,7 +76,8 @@ def main(argv: list[str] | None = None) -> dict:
     ):
         print(f"{params['clf__learning_rate']!s:>13}  {score:.4f}")
     best = search.best_estimator_
-    print(f"best learning_rate: {search.best_params_['clf__learning_rate']}")
+    best_rate = search.best_params_["clf__learning_rate"]
+    print(f"best learning_rate: {best_rate}")
 
     flat_train = best["flatten"].transform(X_train)
     flat_test = best["flatten"].transform(X_test)
@@ -77,7 +94,6 @@ def main(argv: list[str] | None = None) -> dict:
         f"{ours_seconds:.1f} s; one LogisticRegression fit {ref_seconds:.2f} s"
     )
 
-    clf = best["clf"]
     try:
         import matplotlib
 
@@ -86,22 +102,16 @@ def main(argv: list[str] | None = None) -> dict:
     except ImportError:
         print('matplotlib is not installed: pip install -e ".[examples]" to save plots')
     else:
-        fig, (ax_curve, ax_coef) = plt.subplots(
-            1, 2, figsize=(9, 3.5), gridspec_kw={"width_ratios": [3, 2]}
-        )
-        ax_curve.plot(clf.loss_curve_)
-        ax_curve.set(
-            xlabel="iteration",
-            ylabel="cost (mean log-loss + L2)",
-            yscale="log",
-            title=f"learning_rate={search.best_params_['clf__learning_rate']}",
-        )
-        # Each class's weights, as an 8x8 image; the digit 3 here.
-        weights = best["flatten"].inverse_transform(clf.coef_)
-        limit = abs(weights[3]).max()
-        ax_coef.imshow(weights[3], cmap="RdBu", vmin=-limit, vmax=limit)
-        ax_coef.set(title="weights of class 3", xticks=[], yticks=[])
-        fig.tight_layout()
+        fig = plt.figure(figsize=(13, 4.5), layout="constrained")
+        left, right = fig.subfigures(1, 2, width_ratios=[1, 1.25])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # as in the search
+            curves = CostCurveDisplay.from_estimators(
+                search, X_train, y_train, ax=left.subplots(), yscale="log"
+            )
+        curves.ax_.set_title("Cost of each candidate, refit on the training set")
+        WeightsDisplay.from_estimator(best, ax=right.subplots(2, 5))
+        right.suptitle(f"Weights of each digit (learning_rate={best_rate})")
         fig.savefig(args.output, dpi=100)
         print(f"learning curve saved to {args.output}")
     return {"ours": ours_accuracy, "reference": ref_accuracy}

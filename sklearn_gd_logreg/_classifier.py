@@ -144,7 +144,7 @@ class GDLogisticRegression(
         Iterations run, in the solver's unit (see ``max_iter``); for
         ``"gd"`` each is one evaluation of the cost and gradient, the last of
         which takes no step when ``tol`` is met.
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         The objective at every iteration (for ``"sgd"``, the mean over each
         epoch's mini-batches).
     learning_rate_ : float
@@ -153,11 +153,11 @@ class GDLogisticRegression(
     t_ : float
         Epochs of ``"sgd"`` or ``partial_fit`` seen, which drive the
         ``"invscaling"`` schedule.
-    validation_scores_ : ndarray of shape (n_iter_,) or None
+    validation_scores_ : ndarray of shape (`n_iter_`,) or None
         Validation log-loss per iteration, with ``early_stopping``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+from sklearn_gd_logreg._xp import namespace
 
 GROWTH_DIGITS = 10  # a decaying step may grow the weights at most 1e10 times
 
@@ -18,7 +18,8 @@ GROWTH_DIGITS = 10  # a decaying step may grow the weights at most 1e10 times
 def check_finite(value, learning_rate: float, iteration: int) -> None:
     """Report divergence (:func:`diverged`) unless ``value``, a cost or the
     parameters, is finite everywhere."""
-    if not np.all(np.isfinite(value)):
+    xp = namespace(value)
+    if not bool(xp.all(xp.isfinite(xp.asarray(value)))):  # on value's device
         diverged(learning_rate, iteration)
 
 

@@ -52,7 +52,7 @@ class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of values per sample, ``prod(image_shape_)``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of a DataFrame passed to ``fit``. Defined only when
         those names are all strings.
 
@@ -120,12 +120,12 @@ class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *image_shape_)
+        X : array-like of shape (n_samples, `*image_shape_`)
             Images of the shape seen in ``fit``.
 
         Returns
         -------
-        X_flat : ndarray of shape (n_samples, n_features_in_)
+        X_flat : ndarray of shape (n_samples, `n_features_in_`)
             One row per image, in ``dtype``. For a Dask ``X``, a lazy Dask
             array chunked like it along the samples, each chunk flattened on
             a worker.
@@ -175,12 +175,12 @@ class ImageFlattener(SklearnVersionMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, `n_features_in_`)
             Rows as returned by ``transform``.
 
         Returns
         -------
-        images : ndarray of shape (n_samples, *image_shape_)
+        images : ndarray of shape (n_samples, `*image_shape_`)
             Floating-point images.
         """
         check_is_fitted(self)

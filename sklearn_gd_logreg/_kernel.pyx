@@ -28,6 +28,7 @@ ctypedef fused index_t:
 
 cdef extern from "_kernel.h" nogil:
     enum: TWIN_CHUNK
+    enum: TWIN_BLOCK
     void twin_prefetch(const void *p, Py_ssize_t nbytes)
     void twin_dot_f(const float *x, Py_ssize_t ld, Py_ssize_t rows,
                     const float *w, Py_ssize_t n, double *z)
@@ -41,6 +42,10 @@ cdef extern from "_kernel.h" nogil:
                        Py_ssize_t m, const float *s, double *db)
     double twin_loss_d(double *z, Py_ssize_t rows, Py_ssize_t K, const double *y,
                        Py_ssize_t m, const double *s, double *db)
+
+
+if TWIN_BLOCK != 8:  # the dense loops step by 8 rows, a literal Cython needs
+    raise ImportError("_kernel.h's TWIN_BLOCK must be 8, as _kernel.pyx's loops")
 
 
 def max_threads():
@@ -65,15 +70,20 @@ cdef double _dense_rows(
     """Rows ``lo:hi`` of dense ``X`` (``m x n``): their loss, summed and
     returned; ``dz x`` added into ``GT`` (``K x n``), ``dz`` into ``db``.
 
-    A chunk of rows at a time, as many as fill 16 KiB (4 to TWIN_CHUNK):
-    their scores, their losses (vectorised across the rows), then their
-    updates while the rows are still in the level-1 cache."""
-    cdef double *z = <double *> malloc(K * TWIN_CHUNK * sizeof(double))
+    A chunk of rows at a time, as many blocks of TWIN_BLOCK as fill 16 KiB
+    (at least one, at most TWIN_CHUNK rows): their scores, their losses
+    (vectorised across the rows), then their updates while the rows are
+    still in the level-1 cache. ``dz`` is summed here and added into ``db``
+    once: ``db`` of another task may share its cache line."""
+    cdef double *z = <double *> malloc((K * TWIN_CHUNK + K) * sizeof(double))
+    cdef double *dbt = z + K * TWIN_CHUNK
     cdef double loss = 0.0
     cdef const floating *x
-    cdef Py_ssize_t i, k, r, rows
+    cdef Py_ssize_t i, k, r, rows, block = TWIN_BLOCK
     cdef Py_ssize_t chunk = 16384 // max(1, n * <Py_ssize_t> sizeof(floating))
-    chunk = max(4, min(<Py_ssize_t> TWIN_CHUNK, chunk))
+    chunk = max(block, min(<Py_ssize_t> TWIN_CHUNK, chunk - chunk % block))
+    for k in range(K):
+        dbt[k] = 0.0
     i = lo
     while i < hi:
         rows = min(chunk, hi - i)
@@ -81,25 +91,27 @@ cdef double _dense_rows(
         for k in range(K):
             for r in range(rows):
                 z[k * TWIN_CHUNK + r] = b[k]
-            for r in range(0, rows, 4):  # four rows at a time
+            for r in range(0, rows, 8):  # TWIN_BLOCK rows at a time
                 x = X + (i + r) * n
                 if floating is float:
-                    twin_dot_f(x, n, min(4, rows - r), WT + k * n, n,
+                    twin_dot_f(x, n, min(block, rows - r), WT + k * n, n,
                                z + k * TWIN_CHUNK + r)
                 else:
-                    twin_dot_d(x, n, min(4, rows - r), WT + k * n, n,
+                    twin_dot_d(x, n, min(block, rows - r), WT + k * n, n,
                                z + k * TWIN_CHUNK + r)
-        loss += _loss(z, rows, K, Y, m, sw, i, db)
+        loss += _loss(z, rows, K, Y, m, sw, i, dbt)
         for k in range(K):
-            for r in range(0, rows, 4):
+            for r in range(0, rows, 8):  # TWIN_BLOCK
                 x = X + (i + r) * n
                 if floating is float:
-                    twin_axpy_f(z + k * TWIN_CHUNK + r, x, n, min(4, rows - r),
+                    twin_axpy_f(z + k * TWIN_CHUNK + r, x, n, min(block, rows - r),
                                 GT + k * n, n)
                 else:
-                    twin_axpy_d(z + k * TWIN_CHUNK + r, x, n, min(4, rows - r),
+                    twin_axpy_d(z + k * TWIN_CHUNK + r, x, n, min(block, rows - r),
                                 GT + k * n, n)
         i += rows
+    for k in range(K):
+        db[k] += dbt[k]
     free(z)
     return loss
 
@@ -146,9 +158,12 @@ cdef double _sparse_rows(
     """As :func:`_dense_rows`, for CSR rows, with ``W`` and ``G`` ``n x K``
     (a stored value reads and updates ``K`` contiguous weights). A row out of
     range sets ``bad`` and stops the task."""
-    cdef double *z = <double *> malloc(K * TWIN_CHUNK * sizeof(double))
+    cdef double *z = <double *> malloc((K * TWIN_CHUNK + K) * sizeof(double))
+    cdef double *dbt = z + K * TWIN_CHUNK
     cdef double loss = 0.0
     cdef Py_ssize_t i = lo, k, r, rows
+    for k in range(K):
+        dbt[k] = 0.0
     while i < hi and not bad[0]:
         rows = min(<Py_ssize_t> TWIN_CHUNK, hi - i)
         for r in range(rows):
@@ -159,12 +174,14 @@ cdef double _sparse_rows(
                 bad[0] = 1
         if bad[0]:
             break
-        loss += _loss(z, rows, K, Y, m, sw, i, db)
+        loss += _loss(z, rows, K, Y, m, sw, i, dbt)
         for r in range(rows):
             if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G,
                                z + r):
                 bad[0] = 1
         i += rows
+    for k in range(K):
+        db[k] += dbt[k]
     free(z)
     return loss
 

@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sklearn_gd_logreg._xp import is_numpy, namespace
+
 
 class Penalty(NamedTuple):
     """``l1 ||w||_1 + (l2 / 2) ||w||^2``.
@@ -35,11 +37,16 @@ class Penalty(NamedTuple):
 
     def value(self, w) -> float:
         """The whole penalty at ``w``."""
-        return self.nonsmooth(w) + 0.5 * self.l2 * float(np.vdot(w, w))
+        xp = namespace(w)
+        squared = np.vdot(w, w) if is_numpy(xp) else xp.sum(w * w)
+        return self.nonsmooth(w) + 0.5 * self.l2 * float(squared)
 
     def nonsmooth(self, w) -> float:
         """The part left to the proximal step, ``l1 ||w||_1``."""
-        return self.l1 * float(np.abs(w).sum()) if self.l1 else 0.0
+        if not self.l1:
+            return 0.0
+        xp = namespace(w)
+        return self.l1 * float(xp.sum(xp.abs(w)))
 
     def prox(self, w, step: float):
         """Proximal step of ``step * l1 ||w||_1``: each entry shrunk towards 0
@@ -47,7 +54,9 @@ class Penalty(NamedTuple):
         without L1)."""
         if not self.l1:
             return w
-        return np.sign(w) * np.maximum(np.abs(w) - step * self.l1, 0.0)
+        xp = namespace(w)
+        shrunk = xp.abs(w) - step * self.l1
+        return xp.sign(w) * xp.where(shrunk > 0, shrunk, 0.0)
 
     def optimality(self, w, dw, step: float) -> float:
         """How far ``w`` is from a minimum, 0 exactly there: the largest entry
@@ -55,7 +64,9 @@ class Penalty(NamedTuple):
         is ``|dw|`` without L1 (where ``dw`` itself does not vanish)."""
         if self.l1:
             dw = (w - self.prox(w - step * dw, step)) / step
-        return float(np.max(np.abs(dw), initial=0.0))
+        xp = namespace(dw)
+        dw = xp.asarray(dw)
+        return float(xp.max(xp.abs(dw))) if all(dw.shape) else 0.0
 
 
 def make_penalty(name: str | None, alpha: float, l1_ratio: float) -> Penalty:

@@ -14,6 +14,7 @@ import numpy as np
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._penalties import Penalty
+from sklearn_gd_logreg._xp import namespace
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Problem:
         if np.ndim(db) == 0:  # a float: a np.float64 b would make the scores
             grads["db"] = float(db) if self.fit_intercept else 0.0  # float64
         elif not self.fit_intercept:
-            grads["db"] = np.zeros_like(db)
+            grads["db"] = 0.0 * db  # zeros, in db's library and on its device
         return f, grads
 
     def value(self, w, b) -> float:
@@ -80,7 +81,9 @@ class Problem:
         ``|db|`` for ``b`` when it is fitted."""
         largest = self.penalty.optimality(w, grads["dw"], step)
         if self.fit_intercept:
-            largest = max(largest, float(np.max(np.abs(grads["db"]))))
+            db = grads["db"]
+            xp = namespace(db)
+            largest = max(largest, float(xp.max(xp.abs(xp.asarray(db)))))
         return largest
 
     def batches(self, batch_size: int, random_state):

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from sklearn_gd_logreg import _dask
+from sklearn_gd_logreg._xp import device, namespace
 
 
 def lipschitz_constant(
@@ -65,12 +66,19 @@ def lipschitz_constant(
     0.5
     """
     n_x, m = X.shape
-    s = np.ones(m, dtype=X.dtype) if sample_weight is None else sample_weight
-    total = s.sum()
+    distributed = _dask.holds(X)  # in chunks on Dask workers: NumPy vectors here
+    xp = namespace() if distributed else namespace(X, sample_weight)
+    s = 1.0 if sample_weight is None else sample_weight
+    if sample_weight is None:
+        total = m
+    else:
+        total = float(sample_weight.sum() if distributed else xp.sum(sample_weight))
     # A fixed pseudo-random start: never orthogonal to the top eigenvector in
     # practice, and the same for the same data, so that fits are reproducible.
     start = np.random.default_rng(0).standard_normal(n_x + 1)
-    v_w = start[:n_x].astype(X.dtype)
+    v_w = xp.asarray(
+        start[:n_x], dtype=X.dtype, device="cpu" if distributed else device(X)
+    )
     v_b = float(start[n_x]) if fit_intercept else 0.0
     eig = 0.0
     # Vectors are divided by a power of two near their largest entry before
@@ -79,40 +87,46 @@ def lipschitz_constant(
     # (~1e19 in float32); beyond, ``L`` itself overflows and we say so.
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_power_iterations):
-            big = _power_of_two(max(float(np.max(np.abs(v_w))), abs(v_b)))
+            big = _power_of_two(max(float(xp.max(xp.abs(v_w))), abs(v_b)))
             v_w, v_b = v_w / big, v_b / big
-            norm = np.sqrt(v_w @ v_w + v_b * v_b)
-            if norm == 0.0 or not np.isfinite(norm):
+            norm = math.sqrt(float(v_w @ v_w) + v_b * v_b)
+            if norm == 0.0 or not math.isfinite(norm):
                 break
             v_w, v_b = v_w / norm, v_b / norm
-            if _dask.holds(X):  # the same products, chunk by chunk on the workers
+            if distributed:  # the same products, chunk by chunk on the workers
                 Xu, u_sum, scale = _dask.power_products(X, s, v_w, v_b)
             else:
                 u = s * (v_w @ X + v_b)  # diag(s) X1.T v
-                scale = _power_of_two(float(np.max(np.abs(u))))
+                scale = _power_of_two(float(xp.max(xp.abs(u))))
                 u = u / scale
-                Xu, u_sum = X @ u, u.sum()
+                Xu, u_sum = X @ u, float(xp.sum(u))
             new_w = Xu / total
             new_b = u_sum / total if fit_intercept else 0.0
             # Rayleigh quotient of unit v
-            eig = scale * float(v_w @ new_w + v_b * new_b)
+            eig = scale * (float(v_w @ new_w) + v_b * new_b)
             v_w, v_b = new_w, new_b
     c = 0.25 if n_outputs == 1 else 0.5
     L = float(c * eig + alpha)
-    if 0.0 <= L <= 1.0 / float(np.finfo(X.dtype).max):  # 1 / L overflows
+    finfo = xp.finfo(X.dtype)
+    if 0.0 <= L <= 1.0 / float(finfo.max):  # 1 / L overflows
         # All features and the intercept are (nearly) zero: any step is stable.
         L = 1.0
-    if not L < 1.0 / float(np.finfo(X.dtype).smallest_normal):  # inf, nan too
+    if not L < 1.0 / float(finfo.smallest_normal):  # inf, nan too
         raise ValueError(
             f"The features in X are too large for gradient descent in "
-            f"{X.dtype.name} (largest |X| = {float(abs(X).max()):.3g}): the "
+            f"{_name(X.dtype)} (largest |X| = {float(abs(X).max()):.3g}): the "
             f"Lipschitz constant of the gradient, which grows as their square, "
             f"is {L:.3g}, and the step learning_rate='auto' = 1/L would "
             "underflow. Scale the features, e.g. with "
             "sklearn.preprocessing.StandardScaler or MaxAbsScaler"
-            + (", or pass float64 data." if X.dtype == np.float32 else ".")
+            + (", or pass float64 data." if finfo.bits == 32 else ".")
         )
     return float(L)
+
+
+def _name(dtype) -> str:
+    """``float32``, for NumPy's dtype and other libraries' alike."""
+    return getattr(dtype, "name", str(dtype).rsplit(".", 1)[-1])
 
 
 def _power_of_two(x: float) -> float:

@@ -59,6 +59,8 @@ def reads(w, X) -> bool:
     >>> reads(np.zeros((3, 1)), np.ascontiguousarray(X.T))  # samples strided
     False
     """
+    if not (isinstance(X, np.ndarray) or sp.issparse(X)):
+        return False  # another library's array: core's Array API code
     if X.dtype not in _REALS or w.dtype != X.dtype:
         return False
     if sp.issparse(X):
@@ -67,7 +69,7 @@ def reads(w, X) -> bool:
             and X.indices.dtype in _INDICES
             and X.indptr.dtype == X.indices.dtype
         )
-    return isinstance(X, np.ndarray) and X.T.flags.c_contiguous and X.flags.aligned
+    return X.T.flags.c_contiguous and X.flags.aligned
 
 
 def n_threads(work: int, reduction: int) -> int:

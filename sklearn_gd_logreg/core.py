@@ -17,6 +17,11 @@ with ``S = sum_i s_i``. ``optimize`` repeats ``w := w - learning_rate * dw``,
 ``b := b - learning_rate * db`` from zeros. Every extra capability is a
 keyword-only argument whose default gives the course's algorithm. The loss
 is computed from ``Z``, never from ``log(A)`` (:func:`log_loss`).
+
+The functions are written against the Array API standard: NumPy arrays (and
+SciPy sparse ``X``) as the course uses them, or the arrays of another
+library (a torch tensor on a GPU, CuPy, array-api-strict), computed in that
+library and on that array's device.
 """
 
 from __future__ import annotations
@@ -24,11 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import expit
-from scipy.special import softmax as _softmax
 
 from sklearn_gd_logreg import _dask, _twin
 from sklearn_gd_logreg._divergence import DivergenceError, check_finite
+from sklearn_gd_logreg._xp import device, is_numpy, namespace
 
 __all__ = [
     "DivergenceError",
@@ -52,13 +56,14 @@ def sigmoid(z):
 
     Parameters
     ----------
-    z : float or array_like
-        A scalar or an array of any shape.
+    z : float or array
+        A scalar or an array of any shape (NumPy, or any Array API library).
 
     Returns
     -------
-    s : float or ndarray
-        ``sigmoid(z)``, same shape as ``z``.
+    s : array
+        ``sigmoid(z)``, same shape as ``z``, in ``z``'s library (a 0-d NumPy
+        array for a Python number).
 
     Examples
     --------
@@ -69,7 +74,10 @@ def sigmoid(z):
     >>> float(sigmoid(-1000.0))
     0.0
     """
-    return expit(z)
+    xp = namespace(z)
+    z = _floats(xp, xp.asarray(z))
+    e = xp.exp(-xp.abs(z))  # in (0, 1]: exp never overflows
+    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def softmax(z):
@@ -93,7 +101,9 @@ def softmax(z):
     array([[0.5, 1. ],
            [0.5, 0. ]])
     """
-    return _softmax(z, axis=0)
+    xp = namespace(z)
+    e = xp.exp(z - xp.max(z, axis=0, keepdims=True))  # the largest is exp(0)
+    return e / xp.sum(e, axis=0, keepdims=True)
 
 
 def initialize_with_zeros(dim: int, *, n_outputs: int = 1):
@@ -166,14 +176,17 @@ def log_loss(Z, Y):
     >>> log_loss(np.array([[0.0, 1000.0, 40.0]]), np.array([[1, 0, 1]]))
     array([6.93147181e-01, 1.00000000e+03, 4.24835426e-18])
     """
+    xp = namespace(Z, Y)
+    Y = _floats(xp, Y, like=Z)
     if Z.shape[0] == 1:  # log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|))
-        return np.log1p(np.exp(-np.abs(Z[0]))) + (np.maximum(Z[0], 0) - Y[0] * Z[0])
+        z, y = Z[0, :], Y[0, :]
+        return xp.log1p(xp.exp(-xp.abs(z))) + (xp.where(z > 0, z, 0.0) - y * z)
     # log-sum-exp(z) = top + log1p(sum of the others' exp(z_k - top))
-    best, samples = Z.argmax(axis=0), np.arange(Z.shape[1])
-    top = Z[best, samples]
-    others = np.exp(Z - top)
-    others[best, samples] = 0.0
-    return np.log1p(others.sum(axis=0)) + (top - (Y * Z).sum(axis=0))
+    top = xp.max(Z, axis=0)
+    classes = xp.arange(Z.shape[0], device=device(Z))[:, None]
+    best = classes == xp.argmax(Z, axis=0)[None, :]  # one per sample
+    others = xp.where(best, 0.0, xp.exp(Z - top))
+    return xp.log1p(xp.sum(others, axis=0)) + (top - xp.sum(Y * Z, axis=0))
 
 
 def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
@@ -221,14 +234,21 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     >>> grads["dw"].ravel(), float(grads["db"]), round(cost, 8)
     (array([0.99845601, 2.39507239]), 0.00145557813678, 5.80154532)
     """
-    S = X.shape[1] if sample_weight is None else sample_weight.sum()
+    if _dask.holds(X):  # chunks on Dask workers: NumPy sums come back
+        xp = namespace(w, b)
+        S = X.shape[1] if sample_weight is None else sample_weight.sum()
+    else:
+        xp = namespace(w, b, X, Y, sample_weight)
+        S = X.shape[1] if sample_weight is None else xp.sum(sample_weight)
     loss, XdZ, dZ = sums(w, b, X, Y, sample_weight)  # forward and backward
     cost, dw, db = loss / S, XdZ / S, dZ / S
     if alpha:  # the L2 penalty: alpha/2 ||w||^2 and its gradient alpha w
-        cost = cost + alpha / 2 * np.einsum("ij,ij->", w, w)
-        dw += alpha * w
+        cost = cost + alpha / 2 * (
+            np.einsum("ij,ij->", w, w) if is_numpy(xp) else xp.sum(w * w)
+        )  # (einsum: no temporary, and no BLAS threads for a small w)
+        dw = dw + alpha * w
     if np.ndim(b) == 0:  # the course's db: a np.float64, as its tests check
-        db = np.float64(db[0, 0])
+        db = np.float64(db[0, 0]) if is_numpy(xp) else db[0, 0]
     return {"dw": dw, "db": db}, float(cost)
 
 
@@ -264,12 +284,13 @@ def sums(w, b, X, Y, sample_weight=None):
         return _twin.sums(w, b, X, Y, sample_weight)
     if _dask.holds(X):  # these sums per chunk on its worker, added in a tree
         return _dask.sums(w, b, X, Y, sample_weight)
+    xp = namespace(w, b, X, Y, sample_weight)
     s = 1.0 if sample_weight is None else sample_weight
     Z = scores(w, b, X)  # forward
     A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
-    loss = np.sum(s * log_loss(Z, Y))
-    dZ = s * (A - Y)  # backward
-    return loss, X @ dZ.T, dZ.sum(axis=1, keepdims=True)
+    loss = xp.sum(s * log_loss(Z, Y))
+    dZ = s * (A - _floats(xp, Y, like=A))  # backward
+    return loss, X @ dZ.T, xp.sum(dZ, axis=1, keepdims=True)
 
 
 def optimize(
@@ -406,7 +427,9 @@ def predict(w, b, X):
     >>> predict(w, b, X)
     array([[1., 1., 0.]])
     """
-    return decide(scores(w, b, X))[np.newaxis, :].astype(float)
+    Z = scores(w, b, X)
+    xp = namespace(Z)
+    return xp.astype(decide(Z)[None, :], _real(xp, Z))
 
 
 def decide(Z):
@@ -423,7 +446,25 @@ def decide(Z):
     >>> decide(np.array([[0.2, 0.0, -3.0]]))
     array([1, 0, 0])
     """
-    return (Z[0] > 0).astype(np.intp) if Z.shape[0] == 1 else np.argmax(Z, axis=0)
+    xp = namespace(Z)
+    if Z.shape[0] == 1:
+        return xp.astype(Z[0, :] > 0, xp.int64)
+    return xp.argmax(Z, axis=0)
+
+
+def _floats(xp, a, like=None):
+    """``a`` as real floating values (of ``like``'s dtype, if given and ``a``
+    is not already floating): labels of 0 and 1 may come as integers."""
+    if xp.isdtype(a.dtype, "real floating"):
+        return a
+    return xp.astype(a, _real(xp, a) if like is None else like.dtype)
+
+
+def _real(xp, a):
+    """The real floating dtype for ``a``: its own, or the default one."""
+    if xp.isdtype(a.dtype, "real floating"):
+        return a.dtype
+    return xp.asarray(0.0, device=device(a)).dtype
 
 
 def show_cost(i: int, cost: float) -> None:

@@ -16,7 +16,7 @@ def test_bench_convergence_quick(capsys):
     out = capsys.readouterr().out
     assert "nesterov at most lbfgs's time on" in out
     problems = {row[0] for row in rows}
-    assert len(problems) == 5 and len(rows) == 15
+    assert len(problems) == 8 and len(rows) == 24
     assert {row[2] for row in rows} == {"gd", "nesterov", "sgd"}
     # Iterations are counted, not timed, in --quick: these are deterministic.
     reached = {(row[0], row[2]): row[3] for row in rows if row[3] is not None}

@@ -15,7 +15,12 @@ pytestmark = pytest.mark.slow  # its own CI step: python -m pytest -m slow
 def run_example(name, tmp_path):
     module = runpy.run_path(str(EXAMPLES / name))
     output = tmp_path / "plot.png"
-    result = module["main"](["--output", str(output)])
+    try:
+        result = module["main"](["--output", str(output)])
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")  # the examples leave their figures open for the gallery
     assert output.stat().st_size > 10_000
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return result

@@ -4,16 +4,24 @@ import re
 import warnings
 from pathlib import Path
 
+import pytest
 from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_gd_logreg import _xp
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+TORCH = [block for block in BLOCKS if "import torch" in block]
+
+
 def test_readme_python_blocks_run(capsys):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "the README has no Python example"
+    assert BLOCKS, "the README has no Python example"
     namespace: dict = {}  # the blocks build on each other, as in a session
-    for block in blocks:
+    for block in BLOCKS:
+        if block in TORCH:  # the next test's
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             exec(compile(block, str(README), "exec"), namespace)
@@ -26,3 +34,16 @@ def test_readme_python_blocks_run(capsys):
         )
         > 0.9
     )
+
+
+def test_readme_torch_blocks_run_and_print_what_they_say(capsys):
+    """The core on a torch tensor (torch: installed by .ci/run)."""
+    pytest.importorskip("torch")
+    if _xp.array_api_compat is None:
+        pytest.skip("needs array-api-compat (scikit-learn >= 1.7 ships it)")
+    assert TORCH
+    for block in TORCH:
+        exec(compile(block, str(README), "exec"), {})
+        printed = capsys.readouterr().out.strip()
+        for line in printed.splitlines():  # each line is the block's comment
+            assert f"# {line}" in block
