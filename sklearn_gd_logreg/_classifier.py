@@ -329,15 +329,7 @@ class GDLogisticRegression(
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         if is_dask(X):  # the data stay on the workers (_dask_fit.py)
             X, classes, problem = dask_problem(
-                self,
-                X,
-                y,
-                sample_weight,
-                penalty,
-                classes=classes,
-                first=first,
-                incremental=incremental,
-                dtype=dtype,
+                self, X, y, sample_weight, penalty, classes, first, incremental, dtype
             )
         else:
             X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)

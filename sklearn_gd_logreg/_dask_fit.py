@@ -88,7 +88,7 @@ def aligned(v, X, name: str):
 
 
 def dask_problem(
-    estimator, X, y, sample_weight, penalty, *, classes, first, incremental, dtype
+    estimator, X, y, sample_weight, penalty, classes, first, incremental, dtype
 ):
     """``(X, classes, problem)`` for Dask inputs, as the in-memory path gives.
 
