@@ -144,11 +144,29 @@ def sums(w, b, X: Columns, Y: Labels, sample_weight: Columns | None):
     return float(total[0]), XdZ, total[1 + n_x * K :].reshape(K, 1)
 
 
+def in_place(x):
+    """A chunk the twin reads in place: ``x`` itself when its values are
+    C-ordered and aligned, else an aligned copy. A chunk that crossed
+    processes is a view into the message it came in, which may sit at any
+    byte offset; ``fit`` copies such chunks once, when it persists them."""
+    import scipy.sparse as sp
+
+    if sp.issparse(x):
+        parts = (x.data, x.indices, x.indptr)
+        if all(a.flags.aligned and a.flags.c_contiguous for a in parts):
+            return x
+        return sp.csr_matrix(
+            tuple(np.require(a, requirements="CA") for a in parts), shape=x.shape
+        )
+    return np.require(x, requirements="CA")
+
+
 def _chunk_sums(x, y_index, s=None, *, w, b, n_classes):
     """On a worker: one chunk's sums, packed in a row ``[loss, XdZ, dZ]``."""
     from sklearn_gd_logreg import core
     from sklearn_gd_logreg._inputs import one_hot
 
+    x = in_place(x)  # a no-op, unless the chunk moved since fit persisted it
     loss, XdZ, dZ = core.sums(w, b, x.T, one_hot(y_index, n_classes, x.dtype), s)
     return np.concatenate([[loss], np.ravel(XdZ), np.ravel(dZ)])[np.newaxis, :]
 

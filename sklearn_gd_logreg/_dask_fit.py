@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-from sklearn_gd_logreg._dask import Columns, Labels, on_workers
+from sklearn_gd_logreg._dask import Columns, Labels, in_place, on_workers
 from sklearn_gd_logreg._inputs import FLOATS, check_classes, one_hot
 from sklearn_gd_logreg._problem import NO_PENALTY, Problem
 
@@ -109,7 +109,7 @@ def dask_problem(
         X = X.map_blocks(sp.csr_matrix, dtype=X.dtype)
     if isinstance(dtype, list):  # FLOATS: keep float32 and float64
         dtype = X.dtype if X.dtype in FLOATS else np.float64
-    X = X.astype(dtype)
+    X = X.astype(dtype).map_blocks(in_place, dtype=dtype)  # what the twin reads
     y = aligned(y, X, "y")
     raw_weight = aligned(sample_weight, X, "sample_weight")
     with on_workers():  # once: every pass reads these

@@ -141,6 +141,41 @@ def test_sparse_chunks_and_float32(client, cancer):
     assert_allclose(ours.coef_, reference.coef_, rtol=1e-4, atol=1e-5)
 
 
+def _twin_reads(x):
+    """Whether the twin reads a chunk as the chunk tasks hand it over."""
+    from sklearn_gd_logreg import _twin
+    from sklearn_gd_logreg._dask import in_place
+
+    w = np.zeros((x.shape[1], 1), dtype=x.dtype)
+    return np.array([[_twin.reads(w, in_place(x).T)]])
+
+
+def test_the_compiled_twin_reads_each_chunk_on_its_worker(client, cancer):
+    """The chunks fit persists, as the chunk tasks hand them to core.sums
+    (X.T: a view of dense rows, or the CSC transpose of CSR rows), are read
+    by the twin, even those that crossed processes (views into a message,
+    which may be unaligned: fit copies them once when it persists them, and
+    a chunk task copies one that moved since)."""
+    X, y = cancer
+    dense = da.from_array(X, chunks=(100, X.shape[1]))
+    sparse = da.from_array(sp.csr_matrix(X), chunks=(100, X.shape[1]))
+    (yd,) = chunked(y)
+    for rows in (dense, sparse):
+        kept, _, _ = dask_problem(
+            GDLogisticRegression(),
+            rows,
+            yd,
+            None,
+            Penalty(0.0, 0.0),
+            None,
+            True,
+            False,
+            [np.float64, np.float32],
+        )
+        reads = kept.map_blocks(_twin_reads, chunks=(1, 1), dtype=bool)
+        assert reads.compute().all()
+
+
 def test_predictions_are_lazy_and_chunked_like_X(client, iris):
     X, y = iris
     model = GDLogisticRegression(max_iter=20).fit(X, y)
