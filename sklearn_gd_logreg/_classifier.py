@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import CallbackSupportMixin
+from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem, is_dask
 from sklearn_gd_logreg._fitting import (
     divergence_error,
     fill_older_layout,
@@ -276,9 +277,12 @@ class GDLogisticRegression(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data.
+            Training data. A Dask array (dense or CSR chunks) or DataFrame
+            stays on its workers: each gradient is summed there, chunk by
+            chunk (README, "When the data outgrow one machine").
         y : array-like of shape (n_samples,)
-            Class labels, of any type; at least two classes.
+            Class labels, of any type; at least two classes. For a Dask
+            ``X``, a Dask array or Series chunked like it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight per sample; a weight of 2 counts a row twice.
 
@@ -305,7 +309,8 @@ class GDLogisticRegression(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            A chunk of training data.
+            A chunk of training data (a Dask array or DataFrame is streamed
+            to the client one of its chunks at a time).
         y : array-like of shape (n_samples,)
             Its labels, all in ``classes``.
         classes : array-like of shape (n_classes,), default=None
@@ -329,18 +334,26 @@ class GDLogisticRegression(
         fitted = hasattr(self, "coef_")
         first = not fitted if incremental else not (fitted and self.warm_start)
         dtype = self.coef_.dtype if incremental and fitted else FLOATS
-        X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
-        check_classification_targets(y)
-        classes, y_index = check_classes(self, y, classes, first, incremental)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        if is_dask(X):  # the data stay on the workers (_dask_fit.py)
+            X, classes, problem = dask_problem(
+                self, X, y, sample_weight, penalty, classes, first, incremental, dtype
+            )
+        else:
+            X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
+            check_classification_targets(y)
+            classes, y_index = check_classes(self, y, classes, first, incremental)
+            sample_weight = fit_sample_weight(
+                self, X, y, y_index, classes, sample_weight
+            )
+            problem = Problem(
+                X.T,  # a view: the core's layout, samples as columns, for free
+                one_hot(y_index, len(classes), X.dtype),
+                sample_weight,
+                penalty,
+                self.fit_intercept,
+            )
         hooks.begin_fit(self, X, y, classes, sample_weight)
-        sample_weight = fit_sample_weight(self, X, y, y_index, classes, sample_weight)
-        problem = Problem(
-            X.T,  # a view: the core's layout, samples as columns, for free
-            one_hot(y_index, len(classes), X.dtype),
-            sample_weight,
-            make_penalty(self.penalty, self.alpha, self.l1_ratio),
-            self.fit_intercept,
-        )
         w, b = start(self, X, len(classes), first)
         learning_rate = step_size(self, problem, first, incremental)
         random_state = shuffler(self, first, incremental)
@@ -353,8 +366,10 @@ class GDLogisticRegression(
             "n_iter_no_change": 1 if incremental else self.n_iter_no_change,
         }
         if self.early_stopping and not incremental:
-            problem, options["validation"] = early_stopping_split(
-                problem, y_index, self, random_state
+            problem, options["validation"] = (
+                problem.split(self, random_state)  # chunk by chunk, there
+                if isinstance(problem, DaskProblem)
+                else early_stopping_split(problem, y_index, self, random_state)
             )
         if solver == "sgd":
             options.update(

@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_gd_logreg._callbacks import CallbackSupportMixin, fit_root, with_callbacks
+from sklearn_gd_logreg._dask_predict import is_dask, lazy_transform
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
 
 __all__ = ["ImageFlattener"]
@@ -112,8 +113,9 @@ class ImageFlattener(
         self : ImageFlattener
             The fitted transformer.
         """
-        X = self._validate_images(X, reset=True)
-        self.image_shape_ = X.shape[1:]
+        if not is_dask(X):  # a Dask array's shape is all fit needs from it
+            X = self._validate_images(X, reset=True)
+        self.image_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = prod(self.image_shape_)
         fit_root(self, X, y, {})  # callbacks: one task, no iterations
         return self
@@ -129,8 +131,12 @@ class ImageFlattener(
         Returns
         -------
         X_flat : ndarray of shape (n_samples, `n_features_in_`)
-            One row per image, in ``dtype``.
+            One row per image, in ``dtype``. For a Dask ``X``, a lazy Dask
+            array chunked like it along the samples, each chunk flattened on
+            a worker.
         """
+        if is_dask(X):  # lazily, chunk by chunk on the workers
+            return lazy_transform(self, X)
         check_is_fitted(self)
         X = self._validate_images(X, reset=False)
         if X.shape[1:] != self.image_shape_:

@@ -11,13 +11,19 @@ from scipy.special import log_expit, log_softmax
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_gd_logreg import core
+from sklearn_gd_logreg._dask_predict import is_dask, lazy, lazy_score
 from sklearn_gd_logreg._inputs import FLOATS, validate
 
 
 class LinearPredictionMixin:
     """``decision_function``, ``predict_proba``, ``predict_log_proba`` and
     ``predict`` of a fitted linear model (``coef_``, ``intercept_``,
-    ``classes_``)."""
+    ``classes_``).
+
+    Each also takes a Dask array or DataFrame ``X`` and then returns a lazy
+    Dask array, chunked like ``X`` along the samples, whose chunks the
+    in-memory method computes on the workers (``map_blocks``).
+    """
 
     def decision_function(self, X):
         """Scores ``X @ coef_.T + intercept_`` (the course's ``Z``).
@@ -31,8 +37,10 @@ class LinearPredictionMixin:
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the score of ``classes_[1]``; positive scores
-            predict it.
+            predict it. For a Dask ``X``, a lazy Dask array chunked like it.
         """
+        if is_dask(X):  # lazily, chunk by chunk on the workers
+            return lazy(self, "decision_function", X)
         scores = self._scores(X)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
@@ -61,8 +69,11 @@ class LinearPredictionMixin:
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class in ``classes_``; rows sum to 1.
+            Probability of each class in ``classes_``; rows sum to 1. For a
+            Dask ``X``, a lazy Dask array chunked like it.
         """
+        if is_dask(X):  # lazily, chunk by chunk on the workers
+            return lazy(self, "predict_proba", X)
         return self._per_class(X, core.sigmoid, lambda Z: core.softmax(Z.T).T)
 
     def predict_log_proba(self, X):
@@ -76,8 +87,11 @@ class LinearPredictionMixin:
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class in ``classes_``.
+            Log-probability of each class in ``classes_``. For a Dask ``X``,
+            a lazy Dask array chunked like it.
         """
+        if is_dask(X):  # lazily, chunk by chunk on the workers
+            return lazy(self, "predict_log_proba", X)
         return self._per_class(X, log_expit, partial(log_softmax, axis=1))
 
     def _per_class(self, X, binary, multiclass):
@@ -104,7 +118,49 @@ class LinearPredictionMixin:
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Predicted labels, taken from ``classes_``.
+            Predicted labels, taken from ``classes_``. For a Dask ``X``, a
+            lazy Dask array chunked like it.
         """
+        if is_dask(X):  # lazily, chunk by chunk on the workers
+            return lazy(self, "predict", X)
         Z = self._scores(X).T
         return self.classes_[core.decide(Z)]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy of ``predict(X)`` against ``y``, weighted by
+        ``sample_weight``.
+
+        On Dask collections (``X``, and ``y`` and ``sample_weight`` chunked
+        like it) the predictions and the two sums run on the workers, and a
+        computed float comes back, as scikit-learn's scorers expect.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample.
+
+        Returns
+        -------
+        score : float
+            Share of samples (of weight) whose label is predicted right.
+
+        Examples
+        --------
+        >>> import dask
+        >>> import dask.array as da
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_gd_logreg import GDLogisticRegression
+        >>> X, y = load_iris(return_X_y=True)
+        >>> Xd, yd = da.from_array(X, chunks=50), da.from_array(y, chunks=50)
+        >>> with dask.config.set(scheduler="synchronous"):  # or a cluster
+        ...     clf = GDLogisticRegression(solver="nesterov").fit(Xd, yd)
+        ...     print(round(clf.score(Xd, yd), 2), clf.predict(Xd).chunks)
+        0.98 ((50, 50, 50),)
+        """
+        if is_dask(X):
+            return lazy_score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)

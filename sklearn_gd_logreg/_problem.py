@@ -86,6 +86,13 @@ class Problem:
             largest = max(largest, float(xp.max(xp.abs(xp.asarray(db)))))
         return largest
 
+    def batches(self, batch_size: int, random_state):
+        """An epoch's mini-batches: the samples in a new random order,
+        ``batch_size`` at a time, each the unpenalised problem on them."""
+        order = random_state.permutation(self.n_samples)
+        for start in range(0, self.n_samples, batch_size):
+            yield self.subset(order[start : start + batch_size])
+
     def subset(self, index) -> Problem:
         """The unpenalised loss on the samples ``index`` (a mini-batch, or a
         validation set)."""

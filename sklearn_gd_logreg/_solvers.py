@@ -300,12 +300,10 @@ def sgd(
         for epoch in range(max_iter):
             if monitor is not None:
                 monitor.begin("epoch", w, b, n_batches)
-            order = random_state.permutation(m)
             total, weight = 0.0, 0.0
-            for start in range(0, m, batch_size):
+            for batch in problem.batches(batch_size, random_state):
                 if monitor is not None:
                     monitor.begin("batch", w, b)
-                batch = problem.subset(order[start : start + batch_size])
                 batch_weight = float(batch.sample_weight.sum())
                 eta = learning_rate * shrink
                 if schedule == "invscaling":  # a power that underflows, never

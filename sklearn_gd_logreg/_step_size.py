@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from sklearn_gd_logreg import _dask
 from sklearn_gd_logreg._xp import device, namespace
 
 
@@ -65,13 +66,19 @@ def lipschitz_constant(
     0.5
     """
     n_x, m = X.shape
-    xp = namespace(X, sample_weight)
+    distributed = _dask.holds(X)  # in chunks on Dask workers: NumPy vectors here
+    xp = namespace() if distributed else namespace(X, sample_weight)
     s = 1.0 if sample_weight is None else sample_weight
-    total = m if sample_weight is None else float(xp.sum(sample_weight))
+    if sample_weight is None:
+        total = m
+    else:
+        total = float(sample_weight.sum() if distributed else xp.sum(sample_weight))
     # A fixed pseudo-random start: never orthogonal to the top eigenvector in
     # practice, and the same for the same data, so that fits are reproducible.
     start = np.random.default_rng(0).standard_normal(n_x + 1)
-    v_w = xp.asarray(start[:n_x], dtype=X.dtype, device=device(X))
+    v_w = xp.asarray(
+        start[:n_x], dtype=X.dtype, device="cpu" if distributed else device(X)
+    )
     v_b = float(start[n_x]) if fit_intercept else 0.0
     eig = 0.0
     # Vectors are divided by a power of two near their largest entry before
@@ -86,11 +93,15 @@ def lipschitz_constant(
             if norm == 0.0 or not math.isfinite(norm):
                 break
             v_w, v_b = v_w / norm, v_b / norm
-            u = s * (v_w @ X + v_b)  # diag(s) X1.T v
-            scale = _power_of_two(float(xp.max(xp.abs(u))))
-            u = u / scale
-            new_w = X @ u / total
-            new_b = float(xp.sum(u)) / total if fit_intercept else 0.0
+            if distributed:  # the same products, chunk by chunk on the workers
+                Xu, u_sum, scale = _dask.power_products(X, s, v_w, v_b)
+            else:
+                u = s * (v_w @ X + v_b)  # diag(s) X1.T v
+                scale = _power_of_two(float(xp.max(xp.abs(u))))
+                u = u / scale
+                Xu, u_sum = X @ u, float(xp.sum(u))
+            new_w = Xu / total
+            new_b = u_sum / total if fit_intercept else 0.0
             # Rayleigh quotient of unit v
             eig = scale * (float(v_w @ new_w) + v_b * new_b)
             v_w, v_b = new_w, new_b

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sklearn_gd_logreg import _twin
+from sklearn_gd_logreg import _dask, _twin
 from sklearn_gd_logreg._divergence import DivergenceError, check_finite
 from sklearn_gd_logreg._xp import device, is_numpy, namespace
 
@@ -45,6 +45,7 @@ __all__ = [
     "scores",
     "sigmoid",
     "softmax",
+    "sums",
 ]
 
 
@@ -233,18 +234,13 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     >>> grads["dw"].ravel(), float(grads["db"]), round(cost, 8)
     (array([0.99845601, 2.39507239]), 0.00145557813678, 5.80154532)
     """
-    xp = namespace(w, b, X, Y, sample_weight)
-    s = 1.0 if sample_weight is None else sample_weight
-    S = X.shape[1] if sample_weight is None else xp.sum(sample_weight)
-    if _twin.reads(w, X):  # the same sums, compiled: one pass over X
-        loss, XdZ, dZ = _twin.sums(w, b, X, Y, sample_weight)
+    if _dask.holds(X):  # chunks on Dask workers: NumPy sums come back
+        xp = namespace(w, b)
+        S = X.shape[1] if sample_weight is None else sample_weight.sum()
     else:
-        Z = scores(w, b, X)  # forward
-        A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
-        loss = xp.sum(s * log_loss(Z, Y))
-        dZ = s * (A - _floats(xp, Y, like=A))  # backward
-        XdZ = X @ dZ.T
-        dZ = xp.sum(dZ, axis=1, keepdims=True)
+        xp = namespace(w, b, X, Y, sample_weight)
+        S = X.shape[1] if sample_weight is None else xp.sum(sample_weight)
+    loss, XdZ, dZ = sums(w, b, X, Y, sample_weight)  # forward and backward
     cost, dw, db = loss / S, XdZ / S, dZ / S
     if alpha:  # the L2 penalty: alpha/2 ||w||^2 and its gradient alpha w
         cost = cost + alpha / 2 * (
@@ -254,6 +250,47 @@ def propagate(w, b, X, Y, *, sample_weight=None, alpha: float = 0.0):
     if np.ndim(b) == 0:  # the course's db: a np.float64, as its tests check
         db = np.float64(db[0, 0]) if is_numpy(xp) else db[0, 0]
     return {"dw": dw, "db": db}, float(cost)
+
+
+def sums(w, b, X, Y, sample_weight=None):
+    """The forward and backward pass as sums over samples, which
+    :func:`propagate` divides by ``S``.
+
+    The one seam where the data are read: the compiled twin when it reads
+    ``X`` in place (:mod:`sklearn_gd_logreg._twin`); for ``X`` in chunks on
+    Dask workers (:mod:`sklearn_gd_logreg._dask`), this function on each
+    chunk where it lies, the results added in a tree; else the NumPy lines
+    below.
+
+    Returns
+    -------
+    loss : float
+        ``sum_i s_i loss_i``.
+    XdZ : ndarray of shape (n_x, K)
+        ``X (s * dZ).T``, with ``dZ = A - Y``.
+    dZ : ndarray of shape (K, 1)
+        ``sum_i s_i dZ_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg.core import sums
+    >>> loss, XdZ, dZ = sums(np.zeros((1, 1)), 0.0, np.array([[1.0, -1.0]]),
+    ...                      np.array([[1.0, 0.0]]))
+    >>> round(loss, 6), XdZ.ravel(), dZ.ravel()
+    (1.386294, array([-1.]), array([0.]))
+    """
+    if _twin.reads(w, X):  # the same sums, compiled: one pass over X
+        return _twin.sums(w, b, X, Y, sample_weight)
+    if _dask.holds(X):  # these sums per chunk on its worker, added in a tree
+        return _dask.sums(w, b, X, Y, sample_weight)
+    xp = namespace(w, b, X, Y, sample_weight)
+    s = 1.0 if sample_weight is None else sample_weight
+    Z = scores(w, b, X)  # forward
+    A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
+    loss = xp.sum(s * log_loss(Z, Y))
+    dZ = s * (A - _floats(xp, Y, like=A))  # backward
+    return loss, X @ dZ.T, xp.sum(dZ, axis=1, keepdims=True)
 
 
 def optimize(

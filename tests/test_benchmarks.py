@@ -39,3 +39,43 @@ def test_bench_speed_quick_runs_and_reports_everything(tmp_path):
     dtypes = {r["problem"]: r["memory"]["coef_dtype"] for r in report["results"]}
     assert dtypes["dense-f32"] == "float32" and dtypes["dense-f64"] == "float64"
     assert len(report["scaling"]["seconds"]) == 4
+
+
+def test_bench_dask_tiny_runs_and_reports_everything(tmp_path):
+    pytest.importorskip("distributed")
+    bench = BENCH.parent / "bench_dask.py"
+    out = tmp_path / "dask.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(bench),
+            "--size",
+            "tiny",
+            "--iterations",
+            "4",
+            "--repeats",
+            "1",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    for row in [
+        "in memory",
+        "Dask, 2 workers",
+        "Dask, 1 worker",
+        "overhead",
+        "scaling",
+        "client peak RSS",
+        "bytes per iteration",
+    ]:
+        assert row in run.stdout
+    report = json.loads(out.read_text())
+    for key in ("memory_s", "dask_2_workers_s", "dask_1_worker_s"):
+        assert np.isfinite(report[key]) and report[key] > 0
+    # Only w, b and the sums travel: O(chunks x features), not O(X).
+    assert report["bytes_per_iteration_from_tasks"] < report["x_bytes"] / 100
+    assert report["worker_transfer_bytes_per_iteration"] < report["x_bytes"] / 100

@@ -44,3 +44,13 @@ def test_plot_learning_rates(tmp_path):
     # The course's lesson: on this problem, the larger step gets further.
     assert final == sorted(final)
     assert all(np.all(np.diff(curve) <= 1e-12) for curve in curves.values())
+
+
+def test_plot_dask(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    result = run_example("plot_dask.py", tmp_path)
+    assert result["coef_gap"] < 1e-8  # the same model as in memory
+    assert result["accuracy"] > 0.85
+    assert result["dask_s_per_iteration"] > 0 and result["memory_s_per_iteration"] > 0
+    out = capsys.readouterr().out
+    assert "time per iteration, Dask" in out and "in memory" in out

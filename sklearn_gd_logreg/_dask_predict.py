@@ -1,0 +1,114 @@
+"""Predictions on Dask collections: lazy Dask arrays, chunk by chunk on the
+workers, by the in-memory methods themselves (``map_blocks``)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_gd_logreg._dask_fit import aligned, check_features, is_dask
+
+__all__ = ["is_dask", "lazy", "lazy_score", "lazy_transform"]
+
+
+def _rows(estimator, X):
+    """``X`` as a Dask array of rows (a DataFrame's chunk sizes may stay
+    unknown), its feature names and count checked here, once."""
+    import dask.array as da
+
+    check_is_fitted(estimator)
+    check_features(estimator, X, reset=False)
+    if hasattr(X, "to_dask_array"):  # DataFrame: partitions of unknown length
+        X = X.to_dask_array()
+    if not isinstance(X, da.Array) or X.ndim != 2:
+        raise ValueError(f"X must be a 2-D Dask array or a Dask DataFrame; got {X!r}.")
+    if X.numblocks[1] != 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def lazy(estimator, method: str, X):
+    """``estimator.method(X)`` for a Dask ``X``: a lazy Dask array chunked
+    like ``X`` along the samples, each chunk computed on a worker by the
+    in-memory method."""
+    X = _rows(estimator, X)
+    # The names were checked above; each chunk is a bare array.
+    model = copy.copy(estimator)
+    vars(model).pop("feature_names_in_", None)
+    n_classes, dtype = len(estimator.classes_), estimator.coef_.dtype
+    if method == "predict":
+        width, dtype = None, estimator.classes_.dtype
+    elif method == "decision_function":
+        width = None if n_classes == 2 else n_classes
+    else:  # predict_proba, predict_log_proba
+        width = n_classes
+    if width is None:
+        return X.map_blocks(
+            _chunk_method,
+            model=model,
+            method=method,
+            drop_axis=1,
+            dtype=dtype,
+            meta=np.empty((0,), dtype),
+        )
+    return X.map_blocks(
+        _chunk_method,
+        model=model,
+        method=method,
+        chunks=(X.chunks[0], (width,)),
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype),
+    )
+
+
+def _chunk_method(x, *, model, method):
+    """On a worker: the in-memory method on one chunk."""
+    return getattr(model, method)(x)
+
+
+def lazy_score(estimator, X, y, sample_weight=None) -> float:
+    """The (weighted) accuracy on Dask data, computed on the workers: only
+    two sums come back."""
+    import dask
+
+    predicted = lazy(estimator, "predict", X)
+    if any(np.isnan(size) for size in predicted.chunks[0]):  # DataFrame's
+        y, sample_weight = _as_array(y), _as_array(sample_weight)  # partitions
+    else:
+        y = aligned(y, predicted, "y")
+        sample_weight = aligned(sample_weight, predicted, "sample_weight")
+    correct = predicted == y
+    if sample_weight is None:
+        return float(correct.mean().compute())
+    right, total = dask.compute((correct * sample_weight).sum(), sample_weight.sum())
+    return float(right / total)
+
+
+def _as_array(v):
+    """A Dask Series as a 1-D Dask array, its partitions kept."""
+    return v.to_dask_array() if hasattr(v, "to_dask_array") else v
+
+
+def lazy_transform(flattener, X):
+    """``ImageFlattener.transform`` of a Dask array of images, lazily, chunk
+    by chunk along the samples."""
+    check_is_fitted(flattener)
+    if X.shape[1:] != tuple(flattener.image_shape_):
+        raise ValueError(
+            f"X has samples of shape {X.shape[1:]}, but ImageFlattener was "
+            f"fitted on samples of shape {tuple(flattener.image_shape_)}."
+        )
+    if X.ndim > 1 and X.numblocks[1:] != (1,) * (X.ndim - 1):
+        X = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
+    dtype = np.dtype(flattener.dtype)
+    return X.map_blocks(
+        _chunk_method,
+        model=flattener,
+        method="transform",
+        drop_axis=tuple(range(2, X.ndim)),
+        chunks=(X.chunks[0], (flattener.n_features_in_,)),
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype),
+    )

@@ -1,0 +1,442 @@
+"""Fit and predict on Dask collections, on a real ``distributed.LocalCluster``.
+
+Two clusters per module, each started once: worker threads in this process
+(``processes=False``) and 2 worker processes of 1 thread. The equality tests
+run on both; the rest on the threads. Every fit is compared with the
+in-memory fit on the same data: full-batch solvers give the same model up
+to the order of the sums (``rtol=1e-8``).
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener
+from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem
+from sklearn_gd_logreg._penalties import Penalty
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+RTOL = 1e-8  # only the order of the sums differs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dask_config_restored():
+    """Clients and the joblib backend set Dask's default scheduler, and
+    distributed's nannies set OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's) in
+    this process too; the tests after this module (and the doctests) get the
+    config and the environment back, so that the twin's threads are theirs."""
+    import copy
+
+    import dask
+
+    saved, environ = copy.deepcopy(dask.config.config), dict(os.environ)
+    yield
+    dask.config.config.clear()
+    dask.config.config.update(saved)
+    os.environ.clear()
+    os.environ.update(environ)
+
+
+def _cluster(processes: bool):
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=processes,
+        dashboard_address=":0",
+    )
+
+
+@pytest.fixture(scope="module")
+def threads_client():
+    with (
+        _cluster(False) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def processes_client():
+    with (
+        _cluster(True) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(params=["threads", "processes"])
+def client(request):
+    """Each cluster in turn, as the client ``compute`` uses."""
+    client = request.getfixturevalue(f"{request.param}_client")
+    with client.as_current():
+        yield client
+
+
+@pytest.fixture
+def threads(threads_client):
+    with threads_client.as_current():
+        yield threads_client
+
+
+def chunked(*arrays, chunks=100):
+    return [da.from_array(a, chunks=(chunks, *a.shape[1:])) for a in arrays]
+
+
+def assert_same_model(ours, reference, rtol=RTOL):
+    assert_array_equal(ours.classes_, reference.classes_)
+    assert ours.n_iter_ == reference.n_iter_
+    scale = np.max(np.abs(reference.coef_))
+    assert_allclose(ours.coef_, reference.coef_, rtol=rtol, atol=rtol * scale)
+    assert_allclose(ours.intercept_, reference.intercept_, rtol=rtol, atol=rtol)
+    assert_allclose(ours.loss_curve_, reference.loss_curve_, rtol=rtol)
+    assert_allclose(ours.learning_rate_, reference.learning_rate_, rtol=rtol)
+
+
+@pytest.mark.parametrize(("data", "solver"), [("cancer", "gd"), ("iris", "nesterov")])
+def test_full_batch_fit_equals_in_memory(client, solver, data, request):
+    """Binary and softmax, sample and balanced class weights, an elastic-net
+    penalty, learning_rate="auto" (its power iteration on the workers)."""
+    X, y = request.getfixturevalue(data)
+    weight = np.random.default_rng(0).uniform(0.0, 3.0, len(y))
+    params = dict(
+        solver=solver,
+        max_iter=8,
+        tol=0.0,
+        penalty="elasticnet",
+        alpha=1e-2,
+        class_weight="balanced",
+    )
+    reference = GDLogisticRegression(**params).fit(X, y, sample_weight=weight)
+    ours = GDLogisticRegression(**params).fit(*chunked(X, y, weight))
+    assert_same_model(ours, reference)
+    assert isinstance(ours.coef_, np.ndarray) and ours.n_features_in_ == X.shape[1]
+
+
+def test_sparse_chunks_and_float32(client, cancer):
+    X, y = cancer
+    X = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
+    params = dict(max_iter=5, tol=0.0, fit_intercept=False)
+    reference = GDLogisticRegression(**params).fit(X, y)
+    ours = GDLogisticRegression(**params).fit(
+        da.from_array(X, chunks=(100, X.shape[1])), da.from_array(y, chunks=100)
+    )
+    assert_same_model(ours, reference)
+    assert np.all(ours.intercept_ == 0)
+    X32 = X.toarray().astype(np.float32)
+    reference = GDLogisticRegression(**params).fit(X32, y)
+    ours = GDLogisticRegression(**params).fit(*chunked(X32, y))
+    assert ours.coef_.dtype == np.float32
+    assert_allclose(ours.coef_, reference.coef_, rtol=1e-4, atol=1e-5)
+
+
+def _twin_reads(x):
+    """Whether the twin reads a chunk as the chunk tasks hand it over."""
+    from sklearn_gd_logreg import _twin
+    from sklearn_gd_logreg._dask import in_place
+
+    w = np.zeros((x.shape[1], 1), dtype=x.dtype)
+    return np.array([[_twin.reads(w, in_place(x).T)]])
+
+
+def test_the_compiled_twin_reads_each_chunk_on_its_worker(client, cancer):
+    """The chunks fit persists, as the chunk tasks hand them to core.sums
+    (X.T: a view of dense rows, or the CSC transpose of CSR rows), are read
+    by the twin, even those that crossed processes (views into a message,
+    which may be unaligned: fit copies them once when it persists them, and
+    a chunk task copies one that moved since)."""
+    X, y = cancer
+    dense = da.from_array(X, chunks=(100, X.shape[1]))
+    sparse = da.from_array(sp.csr_matrix(X), chunks=(100, X.shape[1]))
+    (yd,) = chunked(y)
+    for rows in (dense, sparse):
+        kept, _, _ = dask_problem(
+            GDLogisticRegression(),
+            rows,
+            yd,
+            None,
+            Penalty(0.0, 0.0),
+            None,
+            True,
+            False,
+            [np.float64, np.float32],
+        )
+        reads = kept.map_blocks(_twin_reads, chunks=(1, 1), dtype=bool)
+        assert reads.compute().all()
+
+
+def test_predictions_are_lazy_and_chunked_like_X(client, iris):
+    X, y = iris
+    model = GDLogisticRegression(max_iter=20).fit(X, y)
+    Xd, yd = chunked(X, y, chunks=40)
+    for method in ["predict_proba", "predict_log_proba", "decision_function"]:
+        lazy = getattr(model, method)(Xd)
+        assert isinstance(lazy, da.Array) and lazy.chunks[0] == Xd.chunks[0]
+        assert_allclose(lazy.compute(), getattr(model, method)(X), rtol=1e-12)
+    labels = model.predict(Xd)
+    assert isinstance(labels, da.Array) and labels.chunks == Xd.chunks[:1]
+    assert_array_equal(labels.compute(), model.predict(X))
+    weight = np.arange(len(y)) % 3
+    score = model.score(Xd, yd, sample_weight=da.from_array(weight, chunks=40))
+    assert isinstance(score, float)
+    assert score == pytest.approx(model.score(X, y, sample_weight=weight), abs=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
+def test_dataframe_and_string_labels(threads, cancer):
+    X, y = cancer
+    names = [f"f{i}" for i in range(X.shape[1])]
+    labels = np.array(["benign", "malignant"], dtype=object)[y]
+    df = dd.from_pandas(pd.DataFrame(X, columns=names), npartitions=4)
+    series = dd.from_pandas(pd.Series(labels), npartitions=4)
+    params = dict(max_iter=10, tol=0.0, solver="nesterov")
+    reference = GDLogisticRegression(**params).fit(
+        pd.DataFrame(X, columns=names), labels
+    )
+    ours = GDLogisticRegression(**params).fit(df, series)
+    assert_same_model(ours, reference)
+    assert_array_equal(ours.feature_names_in_, names)
+    frame = pd.DataFrame(X, columns=names)
+    assert_array_equal(ours.predict(df).compute(), reference.predict(frame))
+    assert ours.score(df, series) == pytest.approx(reference.score(frame, labels))
+    with pytest.raises(ValueError, match="feature names"):
+        ours.predict(df.rename(columns={"f0": "other"}))
+
+
+def test_warm_start_continues_as_in_memory(threads, iris):
+    X, y = iris
+    params = dict(max_iter=5, tol=0.0, warm_start=True, learning_rate=0.3)
+    reference = GDLogisticRegression(**params).fit(X, y).fit(X, y)
+    ours = GDLogisticRegression(**params).fit(*chunked(X, y)).fit(*chunked(X, y))
+    assert_same_model(ours, reference)
+
+
+def test_labels_and_weights_in_memory_are_cut_as_X(threads, iris):
+    X, y = iris
+    weight = np.arange(len(y)) % 4
+    params = dict(max_iter=4, tol=0.0)
+    reference = GDLogisticRegression(**params).fit(X, y, sample_weight=weight)
+    (Xd,) = chunked(X, chunks=64)
+    ours = GDLogisticRegression(**params).fit(Xd, list(y), sample_weight=weight)
+    assert_same_model(ours, reference)
+    with pytest.raises(ValueError, match="y has 149 samples, X has 150"):
+        GDLogisticRegression().fit(Xd, y[1:])
+
+
+def test_sgd_streams_the_chunks(threads, iris):
+    X, y = iris
+    Xd, yd = chunked(X, y, chunks=32)
+    model = GDLogisticRegression(solver="sgd", max_iter=10, random_state=0).fit(Xd, yd)
+    reference = GDLogisticRegression(solver="sgd", max_iter=10, random_state=0).fit(
+        X, y
+    )
+    assert model.score(X, y) > 0.9
+    assert abs(model.score(X, y) - reference.score(X, y)) < 0.05
+    # partial_fit: one epoch per call, over a Dask array likewise
+    online = GDLogisticRegression(random_state=0)
+    for _ in range(5):
+        online.partial_fit(Xd, yd, classes=np.unique(y))
+    assert online.t_ == pytest.approx(5.0) and online.score(X, y) > 0.85
+
+
+def test_sgd_epoch_visits_each_sample_once(threads, iris):
+    """Mini-batches of the streamed epoch: every sample once, as many batches
+    as in memory (a batch may span two chunks), one chunk on the client."""
+    _, y = iris
+    Xd, yd = chunked(np.arange(len(y), dtype=float)[:, None], y, chunks=32)
+    _, _, problem = dask_problem(
+        GDLogisticRegression(solver="sgd"),
+        Xd,
+        yd,
+        None,
+        Penalty(0.0, 0.0),
+        classes=None,
+        first=True,
+        incremental=False,
+        dtype=[np.float64, np.float32],
+    )
+    assert isinstance(problem, DaskProblem)
+    batches = list(problem.batches(20, np.random.RandomState(0)))
+    assert len(batches) == math.ceil(len(y) / 20)
+    seen = np.concatenate([batch.X.ravel() for batch in batches])
+    assert_array_equal(np.sort(seen), np.arange(len(y)))
+
+
+def test_early_stopping_holds_out_each_chunk(threads, cancer):
+    """A stratified share of each chunk is held out on the workers; the fit
+    stops as in memory, ``n_iter_no_change`` iterations after the best
+    held-out loss, keeping that iterate; the same random_state, the same
+    split."""
+    X, y = cancer
+    params = dict(
+        solver="nesterov",
+        early_stopping=True,
+        n_iter_no_change=2,
+        alpha=0.05,
+        random_state=0,
+    )
+    model = GDLogisticRegression(**params).fit(*chunked(X, y, chunks=200))
+    again = GDLogisticRegression(**params).fit(*chunked(X, y, chunks=200))
+    assert_array_equal(model.coef_, again.coef_)
+    scores = model.validation_scores_
+    assert len(scores) == model.n_iter_
+    assert np.argmin(scores) == len(scores) - 1 - params["n_iter_no_change"]
+    assert model.score(X, y) > 0.97
+
+
+def test_image_flattener_transform_is_lazy(threads, digits):
+    images, _ = digits
+    flattener = ImageFlattener(scale=16.0).fit(images)
+    lazy = ImageFlattener(scale=16.0).fit(da.from_array(images, chunks=(100, 8, 8)))
+    out = lazy.transform(da.from_array(images, chunks=(100, 4, 8)))
+    assert isinstance(out, da.Array) and out.chunks == ((100, 100, 100, 60), (64,))
+    assert_array_equal(out.compute(), flattener.transform(images))
+
+
+def test_bad_input_names_the_argument_and_stores_nothing(threads, iris):
+    X, y = iris
+    model = GDLogisticRegression(max_iter=5).fit(X, y)
+    before = model.coef_.copy()
+    Xd, yd = chunked(X, y, chunks=50)
+    unknown = Xd[Xd[:, 0] > -10]
+    with pytest.raises(
+        ValueError, match=r"X has chunks of unknown size.*compute_chunk_sizes"
+    ):
+        model.fit(unknown, yd)
+    with pytest.raises(ValueError, match="y and X must be chunked alike"):
+        model.fit(Xd, yd.rechunk(30))
+    bad = X.copy()
+    bad[120, 2] = np.nan
+    with pytest.raises(
+        ValueError, match=r"X contains NaN or infinity \(in chunk\(s\) \[2\]\)"
+    ):
+        model.fit(da.from_array(bad, chunks=50), yd)
+    with pytest.raises(ValueError, match=r"y contains labels \[2\]"):
+        GDLogisticRegression().partial_fit(Xd, yd, classes=[0, 1])
+    with pytest.raises(
+        ValueError, match="Negative values in data passed to sample_weight"
+    ):
+        model.fit(Xd, yd, sample_weight=da.from_array(-np.ones(len(y)), chunks=50))
+    assert_array_equal(model.coef_, before)  # never half-fitted
+
+
+def test_grid_search_on_the_dask_joblib_backend(threads, cancer):
+    joblib = pytest.importorskip("joblib")
+    X, y = cancer
+    search = GridSearchCV(
+        GDLogisticRegression(max_iter=30),
+        {"learning_rate": [0.01, 0.1, "auto"]},
+        cv=3,
+    )
+    reference = clone(search).fit(X, y)
+    with joblib.parallel_backend("dask"):
+        ours = clone(search).fit(X, y)
+    for key in ["mean_test_score", "std_test_score", "rank_test_score"]:
+        assert_array_equal(ours.cv_results_[key], reference.cv_results_[key])
+    for i in range(3):
+        assert_array_equal(
+            ours.cv_results_[f"split{i}_test_score"],
+            reference.cv_results_[f"split{i}_test_score"],
+        )
+
+
+def test_a_worker_lost_mid_fit_is_recomputed(processes_client, cancer):
+    """Killing a worker process mid-fit: the scheduler recomputes its chunks
+    from their graph on the other worker (the nanny restarts it) and the fit
+    ends with the in-memory model."""
+    import threading
+
+    X, y = cancer
+    params = dict(max_iter=40, tol=0.0, solver="gd")
+    reference = GDLogisticRegression(**params).fit(X, y)
+    model = GDLogisticRegression(**params)
+    Xd, yd = chunked(X, y)
+    worker = sorted(processes_client.scheduler_info()["workers"])[0]
+
+    def kill():
+        try:  # the worker dies before it can answer
+            processes_client.run(os._exit, 1, workers=[worker])
+        except Exception:
+            pass
+
+    killer = threading.Timer(0.5, kill)
+    with processes_client.as_current():
+        killer.start()
+        try:
+            model.fit(Xd, yd)
+        finally:
+            killer.cancel()
+    assert worker not in processes_client.scheduler_info()["workers"]  # it died
+    assert_same_model(model, reference)
+
+
+def test_a_worker_lost_with_data_that_cannot_be_recomputed(processes_client, cancer):
+    """Chunks scattered from the client have no graph to recompute them:
+    losing their worker makes fit raise, saying so, and store nothing."""
+    import threading
+
+    X, y = cancer
+    worker = sorted(processes_client.scheduler_info()["workers"])[0]
+
+    def scatter(part):  # all onto the worker that will die
+        return processes_client.scatter(part, workers=[worker])
+
+    with processes_client.as_current():
+        rows = range(0, len(y), 100)
+        Xd = da.concatenate(
+            [
+                da.from_delayed(
+                    scatter(X[i : i + 100]),
+                    shape=X[i : i + 100].shape,
+                    dtype=X.dtype,
+                )
+                for i in rows
+            ]
+        )
+        yd = da.concatenate(
+            [
+                da.from_delayed(
+                    scatter(y[i : i + 100]),
+                    shape=y[i : i + 100].shape,
+                    dtype=y.dtype,
+                )
+                for i in rows
+            ]
+        )
+        model = GDLogisticRegression(max_iter=2).fit(Xd, yd)
+        before = model.coef_.copy()
+
+        def kill():
+            try:
+                processes_client.run(os._exit, 1, workers=[worker])
+            except Exception:
+                pass
+
+        killer = threading.Timer(0.3, kill)
+        killer.start()
+        try:
+            with pytest.raises(RuntimeError, match="Dask workers were lost"):
+                model.set_params(max_iter=300, tol=0.0).fit(Xd, yd)
+        finally:
+            killer.cancel()
+    assert_array_equal(model.coef_, before)  # the estimator is unchanged
+
+
+def test_convergence_warning_and_tol_as_in_memory(threads, cancer):
+    X, y = cancer
+    with pytest.warns(ConvergenceWarning):
+        GDLogisticRegression(max_iter=2).fit(*chunked(X, y))
+    reference = GDLogisticRegression(tol=1e-2, solver="nesterov").fit(X, y)
+    ours = GDLogisticRegression(tol=1e-2, solver="nesterov").fit(*chunked(X, y))
+    assert_same_model(ours, reference, rtol=1e-7)
