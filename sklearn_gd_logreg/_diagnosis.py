@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from sklearn_gd_logreg import _dask
 from sklearn_gd_logreg._step_size import auto_learning_rate
 
 SCALE_RATIO = 100.0  # column scales this far apart slow gradient descent
@@ -88,12 +89,30 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
 def _column_scales(X) -> tuple[float, float]:
     """The smallest and largest ``max |x|`` of the nonzero columns (features,
     rows of the core's ``X``), on the ``"auto"`` step's subsample."""
+    if _dask.holds(X):  # one pass over the chunks, each on its worker
+        import dask
+
+        chunks = [dask.delayed(_row_scales)(c) for c in X.rows.to_delayed().ravel()]
+        with _dask.on_workers():
+            return _extremes(np.max(dask.compute(*chunks), axis=0))
     stride = max(1, X.shape[1] // max(1000, X.shape[1] // 10))
     X = X[:, ::stride]
     if sp.issparse(X):
         largest = np.asarray(abs(X).max(axis=1).todense()).ravel()
     else:  # no temporary copy of X
         largest = np.maximum(X.max(axis=1), -X.min(axis=1))
+    return _extremes(largest)
+
+
+def _row_scales(rows) -> np.ndarray:
+    """``max |x|`` of each column of a chunk of rows (dense or CSR)."""
+    if sp.issparse(rows):
+        return np.asarray(abs(rows).max(axis=0).todense()).ravel()
+    return np.max(np.abs(rows), axis=0)
+
+
+def _extremes(largest) -> tuple[float, float]:
+    """The smallest and largest of the positive column scales."""
     largest = largest[largest > 0]
     if len(largest) < 2:
         return 1.0, 1.0
