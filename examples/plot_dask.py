@@ -46,7 +46,7 @@ def make_data(n_samples: int, n_features: int, n_chunks: int, seed: int = 0):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description="Fit on a Dask array, next to memory.")
     parser.add_argument("--output", default="dask.png")
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=50)
