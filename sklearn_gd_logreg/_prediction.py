@@ -155,6 +155,7 @@ class LinearPredictionMixin:
         >>> from sklearn.datasets import load_iris
         >>> from sklearn_gd_logreg import GDLogisticRegression
         >>> X, y = load_iris(return_X_y=True)
+        >>> X = (X - X.mean(axis=0)) / X.std(axis=0)  # scaled: 58 iterations
         >>> Xd, yd = da.from_array(X, chunks=50), da.from_array(y, chunks=50)
         >>> with dask.config.set(scheduler="synchronous"):  # or a cluster
         ...     clf = GDLogisticRegression(solver="nesterov").fit(Xd, yd)

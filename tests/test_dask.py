@@ -351,6 +351,7 @@ def test_grid_search_on_the_dask_joblib_backend(threads, cancer):
         )
 
 
+@pytest.mark.slow  # kills a worker and waits for its restart: CI's slow step
 def test_a_worker_lost_mid_fit_is_recomputed(processes_client, cancer):
     """Killing a worker process mid-fit: the scheduler recomputes its chunks
     from their graph on the other worker (the nanny restarts it) and the fit
@@ -381,6 +382,7 @@ def test_a_worker_lost_mid_fit_is_recomputed(processes_client, cancer):
     assert_same_model(model, reference)
 
 
+@pytest.mark.slow  # kills a worker and waits for its restart: CI's slow step
 def test_a_worker_lost_with_data_that_cannot_be_recomputed(processes_client, cancer):
     """Chunks scattered from the client have no graph to recompute them:
     losing their worker makes fit raise, saying so, and store nothing."""
