@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
-
-from sklearn_gd_logreg._xp import is_numpy, namespace
+from sklearn_gd_logreg._xp import namespace, sum_of_squares
 
 
 class Penalty(NamedTuple):
@@ -37,9 +35,7 @@ class Penalty(NamedTuple):
 
     def value(self, w) -> float:
         """The whole penalty at ``w``."""
-        xp = namespace(w)
-        squared = np.vdot(w, w) if is_numpy(xp) else xp.sum(w * w)
-        return self.nonsmooth(w) + 0.5 * self.l2 * float(squared)
+        return self.nonsmooth(w) + 0.5 * self.l2 * sum_of_squares(w)
 
     def nonsmooth(self, w) -> float:
         """The part left to the proximal step, ``l1 ||w||_1``."""

@@ -395,27 +395,17 @@ def test_a_worker_lost_with_data_that_cannot_be_recomputed(processes_client, can
         return processes_client.scatter(part, workers=[worker])
 
     with processes_client.as_current():
-        rows = range(0, len(y), 100)
-        Xd = da.concatenate(
-            [
-                da.from_delayed(
-                    scatter(X[i : i + 100]),
-                    shape=X[i : i + 100].shape,
-                    dtype=X.dtype,
-                )
-                for i in rows
-            ]
-        )
-        yd = da.concatenate(
-            [
-                da.from_delayed(
-                    scatter(y[i : i + 100]),
-                    shape=y[i : i + 100].shape,
-                    dtype=y.dtype,
-                )
-                for i in rows
-            ]
-        )
+
+        def scattered(a):  # chunks of 100 rows, each held by one worker only
+            parts = [a[i : i + 100] for i in range(0, len(a), 100)]
+            return da.concatenate(
+                [
+                    da.from_delayed(scatter(p), shape=p.shape, dtype=a.dtype)
+                    for p in parts
+                ]
+            )
+
+        Xd, yd = scattered(X), scattered(y)
         model = GDLogisticRegression(max_iter=2).fit(Xd, yd)
         before = model.coef_.copy()
 
