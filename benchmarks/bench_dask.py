@@ -16,7 +16,9 @@ On data generated on the workers from fixed seeds (``X`` standard normal,
 - ``bytes per iteration``: what a gradient evaluation moves, from the task
   sizes (``w`` and ``b`` into each chunk's task, its ``K x n_features``
   partial sums out, the reduction tree's partials) and, measured, the bytes
-  the workers sent each other (their transfer logs) per iteration.
+  the workers sent each other (their transfer logs) per extra iteration:
+  ``(B(3 I) - B(I)) / 2 I`` for a fit's bytes ``B``, the median of three,
+  and apart from it what a fit moves outside its iterations.
 
 A time per iteration is ``(T(max_iter=I) - T(max_iter=1)) / (I - 1)`` for
 a fixed ``learning_rate``: the persist, the first pass over the data and
@@ -137,10 +139,28 @@ def on_cluster(n_workers: int, n_samples, n_features, n_chunks, iterations, repe
         seconds = per_iteration(X, y, iterations, repeats)
         with PeakRSS() as rss:
             fit_seconds(X, y, iterations)
-        sent = sum(client.run(_sent_bytes).values())
-        fit_seconds(X, y, iterations)
-        sent = (sum(client.run(_sent_bytes).values()) - sent) / iterations
-    return seconds, rss.growth, sent
+        traffic = [fit_traffic(client, X, y, iterations) for _ in range(3)]
+    # A fit's traffic is B(I) = setup + I * per_iteration: the marginal
+    # bytes of 2 I more iterations, from fits of I and 3 I iterations,
+    # cancel the setup (class counts, weights, the persist), which on tiny
+    # data would otherwise dominate and make the figure noisy.
+    marginal = [max(long - short, 0) / (2 * iterations) for short, long in traffic]
+    setup = [
+        max(short - iterations * m, 0)
+        for (short, _), m in zip(traffic, marginal, strict=True)
+    ]
+    return seconds, rss.growth, sorted(marginal)[1], sorted(setup)[1]
+
+
+def fit_traffic(client, X, y, iterations: int) -> tuple[int, int]:
+    """Bytes the workers sent each other during a fit of ``iterations``
+    iterations, and during one of ``3 * iterations``."""
+    out = []
+    for n_iter in (iterations, 3 * iterations):
+        before = sum(client.run(_sent_bytes).values())
+        fit_seconds(X, y, n_iter)
+        out.append(sum(client.run(_sent_bytes).values()) - before)
+    return out[0], out[1]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -165,8 +185,8 @@ def main(argv: list[str] | None = None) -> dict:
     fit_seconds(X, y, 2)  # warm
     memory = per_iteration(X, y, args.iterations, args.repeats)
     del X, y
-    one, _, _ = on_cluster(1, *common)
-    two, growth, sent = on_cluster(2, *common)
+    one, _, _, _ = on_cluster(1, *common)
+    two, growth, sent, setup = on_cluster(2, *common)
 
     K = 1  # two classes
     partial = (1 + n_features * K + K) * 8  # [loss, X dZ.T, sum dZ] per chunk
@@ -189,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict:
         "client_peak_growth_fraction": growth / x_bytes,
         "bytes_per_iteration_from_tasks": into_tasks + tree,
         "worker_transfer_bytes_per_iteration": sent,
+        "worker_transfer_bytes_per_fit_setup": setup,
     }
     print(
         f"| data | {n_samples} x {n_features} float64 ({x_bytes / 1e6:.0f} MB), "
@@ -209,6 +230,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{report['bytes_per_iteration_from_tasks']} |"
     )
     print(f"| bytes per iteration, worker transfer logs | {sent:.0f} |")
+    print(f"| bytes per fit outside the iterations, transfer logs | {setup:.0f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)

@@ -71,6 +71,7 @@ def test_bench_dask_tiny_runs_and_reports_everything(tmp_path):
         "scaling",
         "client peak RSS",
         "bytes per iteration",
+        "bytes per fit outside the iterations",
     ]:
         assert row in run.stdout
     report = json.loads(out.read_text())
@@ -78,4 +79,6 @@ def test_bench_dask_tiny_runs_and_reports_everything(tmp_path):
         assert np.isfinite(report[key]) and report[key] > 0
     # Only w, b and the sums travel: O(chunks x features), not O(X).
     assert report["bytes_per_iteration_from_tasks"] < report["x_bytes"] / 100
+    # Measured per extra iteration (the setup cancels), the median of three.
     assert report["worker_transfer_bytes_per_iteration"] < report["x_bytes"] / 100
+    assert 0 <= report["worker_transfer_bytes_per_fit_setup"] < report["x_bytes"]
