@@ -14,10 +14,9 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from sklearn_gd_logreg import _dask
-from sklearn_gd_logreg._step_size import auto_learning_rate
+from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
 
 SCALE_RATIO = 100.0  # column scales this far apart slow gradient descent
 STEP_RATIO = 10.0  # a fixed step this far below 1/L is "far below"
@@ -50,7 +49,7 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
             "scale them with StandardScaler (MaxAbsScaler for sparse X)."
         )
     if estimator.learning_rate != "auto" and solver != "nesterov":
-        with threadpool_limits(limits=1, user_api="blas"):  # as step_size's
+        with one_blas_thread():  # as step_size's
             stable = auto_learning_rate(
                 problem.X,
                 sample_weight=problem.sample_weight,

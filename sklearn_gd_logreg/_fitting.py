@@ -15,12 +15,11 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
-from sklearn_gd_logreg._step_size import auto_learning_rate
+from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
 
 
 def fit_method(method):
@@ -121,12 +120,7 @@ def step_size(estimator, problem, first, incremental):
         return float(estimator.learning_rate)
     if incremental and not first:
         return estimator._base_learning_rate
-    # BLAS on one thread, for the power iterations only: OpenBLAS's threads
-    # spin for a while after a call and would take the cores from the
-    # twin's first iterations (measured on the 209 x 12 288 images, 300
-    # iterations of "gd": 160 ms without, 108 ms with). The context manager
-    # restores the limits it found, as MiniBatchKMeans's.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():  # for the power iterations only
         return auto_learning_rate(
             problem.X,
             sample_weight=problem.sample_weight,
