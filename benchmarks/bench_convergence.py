@@ -41,7 +41,7 @@ from sklearn_gd_logreg import GDLogisticRegression, core
 
 ALPHA = 1e-4
 RTOL = 1e-4
-BUDGET = {"gd": 20_000, "nesterov": 5_000, "sgd": 256}  # and 60 s each
+BUDGET = {"gd": 20_000, "nesterov": 5_000, "bb": 5_000, "sgd": 256}  # and 60 s each
 
 
 def planted_logistic(n_samples, n_features, seed=0):
@@ -198,7 +198,7 @@ def main(argv=None):
         ref, ref_seconds = timed(lbfgs, X, y)
         f_star = objective(X, y, ref.coef_, ref.intercept_, ref.classes_)
         target = f_star * (1 + RTOL)
-        for solver in ("gd", "nesterov", "sgd"):
+        for solver in BUDGET:
             n_iter, make = iterations_to_target(
                 solver, X, y, target, budget[solver], seconds
             )
@@ -225,10 +225,12 @@ def main(argv=None):
                     f"{elapsed:8.3f} {elapsed / ref_seconds:8.2f}"
                 )
             rows.append(row)
-    wins = sum(
-        1 for row in rows if row[2] == "nesterov" and row[5] is not None and row[5] <= 1
-    )
-    print(f"nesterov at most lbfgs's time on {wins} of {len(rows) // 3} problems")
+    n_problems = len(rows) // len(BUDGET)
+    for solver in ("nesterov", "bb"):
+        wins = sum(
+            1 for row in rows if row[2] == solver and row[5] is not None and row[5] <= 1
+        )
+        print(f"{solver} at most lbfgs's time on {wins} of {n_problems} problems")
     return rows
 
 

@@ -62,7 +62,8 @@ class GDLogisticRegression(
         constant of the gradient estimated by 10 power iterations on a
         subsample (about the cost of one gradient); with it ``"gd"`` does not
         diverge. A fixed float is the course's ``learning_rate``. For
-        ``"nesterov"`` it is the first step of the line search; for ``"sgd"``
+        ``"nesterov"`` and ``"bb"`` it is the first step of the line search;
+        for ``"sgd"``
         the initial step of the schedule. A step that makes the weights
         grow without bound (``"gd"``, ``"sgd"``: ``step * alpha > 2``, the L2
         part then multiplies them by ``|1 - step * alpha| > 1`` at every
@@ -70,9 +71,10 @@ class GDLogisticRegression(
         first step, as do weights or a cost that stop being finite.
     max_iter : int, default=2000
         Maximum number of iterations: gradient steps (``"gd"``), accepted
-        steps (``"nesterov"``) or epochs (``"sgd"``).
+        steps (``"nesterov"``, ``"bb"``) or epochs (``"sgd"``).
     tol : float, default=1e-4
-        ``"gd"`` and ``"nesterov"`` stop when the largest absolute entry of
+        ``"gd"``, ``"nesterov"`` and ``"bb"`` stop when the largest absolute
+        entry of
         the gradient (the gradient mapping with an L1 penalty) is
         ``<= tol``. ``"sgd"`` stops when the epoch's loss has not improved
         by ``tol`` for ``n_iter_no_change`` epochs (see also
@@ -88,12 +90,17 @@ class GDLogisticRegression(
         is never penalised.
     l1_ratio : float, default=0.15
         Share of L1 in ``penalty="elasticnet"``, in ``[0, 1]``.
-    solver : {"gd", "nesterov", "sgd"}, default="gd"
+    solver : {"gd", "nesterov", "bb", "sgd"}, default="gd"
         ``"gd"``: the course's full-batch gradient descent.
         ``"nesterov"``: accelerated gradient (FISTA) with a backtracking line
         search and adaptive restart; never diverges, usually many times
-        fewer iterations. ``"sgd"``: mini-batch stochastic gradient descent
-        over shuffled batches.
+        fewer iterations. ``"bb"``: gradient descent whose step is the
+        inverse of the curvature measured along the last step
+        (Barzilai-Borwein), with a nonmonotone line search: never diverges,
+        about one gradient per iteration, and on the benchmark problems
+        (``benchmarks/README.md``) fewer gradients than ``"nesterov"``; its
+        objective may rise for a few iterations. ``"sgd"``: mini-batch
+        stochastic gradient descent over shuffled batches.
     batch_size : int, default=32
         Samples per mini-batch of ``"sgd"`` and ``partial_fit``. An update
         has a fixed NumPy cost of about 20 µs: measured with 64 to 200
@@ -114,8 +121,8 @@ class GDLogisticRegression(
         Hold out ``validation_fraction`` of the data (stratified), measure
         its log-loss at every iteration, keep the weights where it was
         lowest, and stop when it stops improving: ``"sgd"`` when it has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs; ``"gd"`` and
-        ``"nesterov"``, whose steps improve it by small amounts by design,
+        improved by ``tol`` for ``n_iter_no_change`` epochs; ``"gd"``,
+        ``"nesterov"`` and ``"bb"``, whose steps improve it by small amounts,
         when it has reached no new minimum for ``n_iter_no_change``
         iterations (the held-out rows are then read once per iteration).
     validation_fraction : float, default=0.1
@@ -154,8 +161,8 @@ class GDLogisticRegression(
         The objective at every iteration (for ``"sgd"``, the mean over each
         epoch's mini-batches).
     learning_rate_ : float
-        The step used: the value ``"auto"`` chose, or for ``"nesterov"`` the
-        last step accepted by the line search.
+        The step used: the value ``"auto"`` chose, or for ``"nesterov"`` and
+        ``"bb"`` the last step of the line search.
     t_ : float
         Epochs of ``"sgd"`` or ``partial_fit`` seen, which drive the
         ``"invscaling"`` schedule.

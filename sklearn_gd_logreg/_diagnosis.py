@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sklearn_gd_logreg import _dask
+from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
 
 SCALE_RATIO = 100.0  # column scales this far apart slow gradient descent
@@ -48,7 +49,7 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
             f"ranges from {low:.3g} to {high:.3g} (ratio {high / low:.3g}); "
             "scale them with StandardScaler (MaxAbsScaler for sparse X)."
         )
-    if estimator.learning_rate != "auto" and solver != "nesterov":
+    if estimator.learning_rate != "auto" and solver not in LINE_SEARCH:
         with one_blas_thread():  # as step_size's
             stable = auto_learning_rate(
                 problem.X,
@@ -77,8 +78,8 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
             f"({share:.2g} %) over the last "
             f"{tail} of {len(curve)} {unit}s, as on a poorly conditioned problem; "
             + (
-                "solver='nesterov' needs far fewer iterations."
-                if solver != "nesterov"
+                "solver='bb' or 'nesterov' needs far fewer iterations."
+                if solver not in LINE_SEARCH
                 else "a larger alpha conditions it better."
             )
         )

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
+from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
 
 
@@ -151,15 +152,17 @@ def divergence_error(estimator, error, solver, step, incremental):
     if estimator.learning_rate == "auto":
         setting = f"learning_rate='auto' (a step of {step:.3g})"
         advice = ["a smaller fixed learning_rate"]
-        if solver != "nesterov" and not incremental:
-            advice.insert(0, "solver='nesterov', whose line search cannot diverge")
+        if solver not in LINE_SEARCH and not incremental:
+            advice.insert(
+                0, "solver='nesterov' or 'bb', whose line searches cannot diverge"
+            )
     else:
         setting = f"learning_rate={estimator.learning_rate!r}"
         advice = ["a smaller learning_rate", "learning_rate='auto'"]
     alpha_l2 = estimator.alpha * (
         {"l2": 1.0, "elasticnet": 1.0 - estimator.l1_ratio}.get(estimator.penalty, 0.0)
     )
-    if solver != "nesterov" and step * alpha_l2 > 2:  # the L2 part diverges
+    if solver not in LINE_SEARCH and step * alpha_l2 > 2:  # the L2 part diverges
         setting += f" and alpha={estimator.alpha!r}"
         advice.append("a smaller alpha")
     return core.DivergenceError(

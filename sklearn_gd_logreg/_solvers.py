@@ -9,6 +9,8 @@ f(w, b) + penalty.nonsmooth(w)``, from ``w, b``, and returns a
   itself, with the proximal step for L1. Unit of ``n_iter``: one gradient.
 - ``"nesterov"``: accelerated proximal gradient (FISTA) with a backtracking
   line search and adaptive restart. Unit: one accepted step.
+- ``"bb"``: proximal gradient descent with Barzilai-Borwein steps and a
+  nonmonotone line search (SpaRSA). Unit: one accepted step.
 - ``"sgd"``: proximal mini-batch stochastic gradient descent over shuffled
   batches, with a decaying step. Unit: one epoch (one pass over the data).
 
@@ -21,6 +23,7 @@ reached, its cost, step and gradient; ``True`` stops there (``stopped``).
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +34,9 @@ from sklearn_gd_logreg._problem import Problem
 
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
 MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
-TRIALS = 200  # "nesterov": steps a line search tries before it gives up
+TRIALS = 200  # "nesterov", "bb": steps a line search tries before it gives up
+MEMORY = 10  # "bb": a step must improve on the highest of the last 10 objectives
+SIGMA = 1e-4  # "bb": by SIGMA |d|^2 / (2 step)
 
 
 @dataclass
@@ -246,6 +251,113 @@ def nesterov(
     return _finish(x_w, x_b, curve, converged, step, stall, stopped, optimality)
 
 
+def bb(
+    problem: Problem,
+    w,
+    b,
+    *,
+    learning_rate,
+    max_iter,
+    tol,
+    verbose,
+    validation: Problem | None = None,
+    n_iter_no_change: int = 5,
+    monitor=None,
+) -> Result:
+    """Proximal gradient descent with Barzilai-Borwein steps and a
+    nonmonotone line search (SpaRSA: Wright, Nowak and Figueiredo, 2009).
+
+    Each iteration is one proximal gradient step from ``x``, of the size the
+    last step measured: ``|s|^2 / <s, r>`` and ``<s, r> / |r|^2`` in turn
+    (BB1 and BB2), for the last step ``s`` and the change ``r`` of the
+    gradient along it, the inverse of the curvature seen between the two
+    points. A step is accepted when its objective is below the highest of
+    the last ``MEMORY`` by ``SIGMA |d|^2 / (2 step)``, or when it passes
+    :func:`nesterov`'s curvature test (which implies a decrease, and stays
+    exact near the minimum where values of ``f`` differ by less than their
+    rounding); else it is halved (or cut as :func:`nesterov` cuts one far
+    too long). So an iteration costs one gradient unless a step is refused,
+    and the objective may rise for a few iterations, never above the
+    highest of the last ``MEMORY``. ``learning_rate`` is the first step.
+    Stops when ``problem.optimality <= tol``; with a ``validation`` problem,
+    also as :func:`nesterov`.
+    """
+    penalty = problem.penalty
+    step = learning_rate
+    curve: list[float] = []
+    stall = None
+    if validation is not None:  # the start is the best until beaten
+        stall = _Stall(0.0, n_iter_no_change, (w, b), validation.value(w, b))
+    converged, stopped, optimality = False, False, math.nan
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        f, g = problem.loss_and_grad(w, b)
+        check_finite(f, learning_rate, 0)
+        recent = deque([f + penalty.nonsmooth(w)], maxlen=MEMORY)
+        for k in range(max_iter):
+            if monitor is not None:
+                monitor.begin("iteration", w, b)
+            optimality = problem.optimality(w, g, step)
+            if optimality <= tol:
+                converged = True
+                curve.append(recent[-1])  # an iteration that takes no step
+                if stall is not None:
+                    stall.update(validation.value(w, b), (w, b))
+                if monitor is not None:
+                    monitor.end(w, b, recent[-1], step, g)
+                break
+            highest = max(recent)
+            for _ in range(TRIALS):
+                new_w = penalty.prox(w - step * g["dw"], step)
+                new_b = b - step * g["db"]  # db is 0 without an intercept
+                f_new, g_new = problem.loss_and_grad(new_w, new_b)
+                F_new = f_new + penalty.nonsmooth(new_w)
+                d_w, d_b = new_w - w, np.subtract(new_b, b)
+                squared = _dot(d_w, d_w) + _dot(d_b, d_b)
+                curvature = _dot(g_new["dw"] - g["dw"], d_w) + _dot(
+                    np.subtract(g_new["db"], g["db"]), d_b
+                )
+                if not np.isfinite(F_new + squared + curvature):  # overflow:
+                    step /= 65536  # a step far too long
+                elif F_new <= highest - SIGMA * squared / (
+                    2 * step
+                ) or curvature <= squared / (2 * step):
+                    break
+                elif curvature > 1024 * squared / (2 * step):  # far too long
+                    step = squared / (2 * curvature)
+                else:
+                    step /= 2
+                if step == 0.0:  # underflow: no step is short enough
+                    diverged(learning_rate, k, "the line search found no step")
+            else:
+                diverged(learning_rate, k, "the line search found no step")
+            curve.append(F_new)
+            recent.append(F_new)
+            if verbose and k % 100 == 0:
+                core.show_cost(k, F_new)
+            if monitor is not None and monitor.end(new_w, new_b, F_new, step, g):
+                w, b, g, stopped = new_w, new_b, g_new, True
+                break
+            if stall is not None and stall.update(
+                validation.value(new_w, new_b), (new_w, new_b)
+            ):
+                w, b, g, converged = new_w, new_b, g_new, True
+                break
+            gradient_change = _dot(g_new["dw"] - g["dw"], g_new["dw"] - g["dw"])
+            gradient_change += _dot(
+                np.subtract(g_new["db"], g["db"]), np.subtract(g_new["db"], g["db"])
+            )
+            if curvature > 0.0 and squared > 0.0:  # BB1, BB2 in turn
+                bb_step = squared / curvature if k % 2 else curvature / gradient_change
+                step = min(bb_step, MAX_STEP)
+            else:  # no curvature seen (rounding): try a longer step
+                step = min(step * GROWTH, MAX_STEP)
+            w, b, f, g = new_w, new_b, f_new, g_new
+        if not converged and not stopped:  # is the last iterate done?
+            optimality = problem.optimality(w, g, step)
+            converged = optimality <= tol
+    return _finish(w, b, curve, converged, step, stall, stopped, optimality)
+
+
 def sgd(
     problem: Problem,
     w,
@@ -396,4 +508,5 @@ def _dot(a, b) -> float:
     return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
 
 
-SOLVERS = {"gd": gd, "nesterov": nesterov, "sgd": sgd}
+SOLVERS = {"gd": gd, "nesterov": nesterov, "bb": bb, "sgd": sgd}
+LINE_SEARCH = ("nesterov", "bb")  # the solvers whose step adapts: no divergence

@@ -15,10 +15,13 @@ def test_bench_convergence_quick(capsys):
     rows = runpy.run_path(str(BENCH))["main"](["--quick"])
     out = capsys.readouterr().out
     assert "nesterov at most lbfgs's time on" in out
+    assert "bb at most lbfgs's time on" in out
     problems = {row[0] for row in rows}
-    assert len(problems) == 8 and len(rows) == 24
-    assert {row[2] for row in rows} == {"gd", "nesterov", "sgd"}
+    assert len(problems) == 8 and len(rows) == 32
+    assert {row[2] for row in rows} == {"gd", "nesterov", "bb", "sgd"}
     # Iterations are counted, not timed, in --quick: these are deterministic.
     reached = {(row[0], row[2]): row[3] for row in rows if row[3] is not None}
     assert ("breast cancer (std.)", "nesterov") in reached
     assert ("digits, is it a 1", "nesterov") in reached
+    assert ("breast cancer (std.)", "bb") in reached
+    assert ("digits, is it a 1", "bb") in reached

@@ -20,7 +20,7 @@ callback = pytest.importorskip(
     "sklearn.callback", reason="callbacks need scikit-learn >= 1.9"
 )
 
-SOLVERS = ["gd", "nesterov", "sgd"]
+SOLVERS = ["gd", "nesterov", "bb", "sgd"]
 
 
 class StopAt:
@@ -63,7 +63,7 @@ def test_progress_bar_shows_a_bar_per_fit(cancer, capsys):
     assert "100%" in out
 
 
-@pytest.mark.parametrize("solver", ["gd", "nesterov"])
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb"])
 def test_scoring_monitor_logs_a_score_per_iteration(cancer, solver):
     X, y = cancer
     monitor = callback.ScoringMonitor(scoring="accuracy")

@@ -9,6 +9,7 @@ from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener
     [
         GDLogisticRegression(),
         GDLogisticRegression(solver="nesterov"),
+        GDLogisticRegression(solver="bb"),
         GDLogisticRegression(solver="sgd"),
         ImageFlattener(),
     ]

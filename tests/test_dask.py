@@ -104,7 +104,9 @@ def assert_same_model(ours, reference, rtol=RTOL):
     assert_allclose(ours.learning_rate_, reference.learning_rate_, rtol=rtol)
 
 
-@pytest.mark.parametrize(("data", "solver"), [("cancer", "gd"), ("iris", "nesterov")])
+@pytest.mark.parametrize(
+    ("data", "solver"), [("cancer", "gd"), ("iris", "nesterov"), ("cancer", "bb")]
+)
 def test_full_batch_fit_equals_in_memory(client, solver, data, request):
     """Binary and softmax, sample and balanced class weights, an elastic-net
     penalty, learning_rate="auto" (its power iteration on the workers)."""

@@ -90,7 +90,7 @@ def test_divergence_under_auto_says_auto_and_suggests_nesterov(iris, monkeypatch
         GDLogisticRegression(max_iter=20).fit(X, y)
     message = str(error.value)
     assert "learning_rate='auto' (a step of 1e+05)" in message, message
-    assert "solver='nesterov'" in message, message
+    assert "solver='nesterov' or 'bb'" in message, message
 
 
 def test_the_l2_rule_refuses_exactly_the_steps_that_grow_geometrically():
@@ -303,7 +303,7 @@ PYTHON_PARAMS = {
 }
 
 
-@pytest.mark.parametrize("solver", ["gd", "nesterov", "sgd"])
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb", "sgd"])
 @pytest.mark.parametrize("learning_rate", ["auto", 0.5])
 def test_numpy_scalar_parameters_act_as_python_numbers(iris, solver, learning_rate):
     X, y = iris
@@ -327,7 +327,7 @@ def test_numpy_scalar_parameters_act_as_python_numbers(iris, solver, learning_ra
         assert est.get_params()[name] is value
 
 
-@pytest.mark.parametrize("solver", ["gd", "nesterov", "sgd"])
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb", "sgd"])
 def test_strict_errstate_changes_nothing(solver):
     # Unscaled features of 1e150: the Lipschitz estimate's products underflow
     # (a FloatingPointError before); far from the data, the softmax's exp
@@ -533,7 +533,7 @@ def test_objective_is_logistic_regressions_with_C_from_the_weight_sum(cancer, rn
 # --- early_stopping for the full-batch solvers ------------------------------------
 
 
-@pytest.mark.parametrize("solver", ["gd", "nesterov"])
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb"])
 def test_early_stopping_of_full_batch_solvers(solver, rng):
     # Many noisy features and few samples, no penalty: the held-out loss
     # reaches its minimum and rises while the training loss keeps falling.
@@ -557,7 +557,7 @@ def test_early_stopping_of_full_batch_solvers(solver, rng):
     assert held_out == pytest.approx(scores[best], rel=1e-9)
 
 
-@pytest.mark.parametrize("solver", ["gd", "nesterov", "sgd"])
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb", "sgd"])
 def test_early_stopping_when_the_start_is_already_the_minimum(solver):
     # Found by the thorough fuzzing: "nesterov" met tol before any held-out
     # loss was measured, and had no iterate to return.

@@ -18,7 +18,8 @@ from sklearn.utils.fixes import parse_version
 
 from sklearn_gd_logreg import GDLogisticRegression, core
 
-SOLVERS = ["gd", "nesterov", "sgd"]
+SOLVERS = ["gd", "nesterov", "bb", "sgd"]
+LINE_SEARCH = ["nesterov", "bb"]  # solvers that cannot diverge
 ALPHA = 1e-2
 SKLEARN_18 = parse_version(sklearn.__version__) >= parse_version("1.8")
 
@@ -52,7 +53,7 @@ def planted():
     return X, y
 
 
-@pytest.mark.parametrize("solver", ["gd", "nesterov"])
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb"])
 @pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
 def test_full_batch_solvers_reach_the_reference(
     cancer, cancer_references, solver, penalty
@@ -94,11 +95,12 @@ def test_sgd_reaches_the_reference(planted, penalty):
     assert_allclose(ours.intercept_, ref.intercept_, atol=2e-2)
 
 
-def test_nesterov_reaches_the_multinomial_reference():
+@pytest.mark.parametrize("solver", LINE_SEARCH)
+def test_line_search_solvers_reach_the_multinomial_reference(solver):
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     ref = reference("l2", len(y)).fit(X, y)
-    ours = GDLogisticRegression(solver="nesterov", alpha=ALPHA, tol=1e-8).fit(X, y)
+    ours = GDLogisticRegression(solver=solver, alpha=ALPHA, tol=1e-8).fit(X, y)
     assert_allclose(ours.coef_, ref.coef_, atol=1e-4)
     assert_allclose(ours.intercept_, ref.intercept_, atol=1e-4)
 
@@ -110,24 +112,24 @@ def test_penalty_none_ignores_alpha(planted):
     assert_array_equal(none.coef_, zero.coef_)
 
 
-def test_nesterov_needs_far_fewer_iterations_than_gd(cancer):
+@pytest.mark.parametrize("solver", LINE_SEARCH)
+def test_line_search_solvers_need_far_fewer_iterations_than_gd(cancer, solver):
     X, y = cancer
     gd = GDLogisticRegression(alpha=ALPHA, tol=1e-8, max_iter=100_000).fit(X, y)
     fast = GDLogisticRegression(
-        solver="nesterov", alpha=ALPHA, tol=1e-8, max_iter=100_000
+        solver=solver, alpha=ALPHA, tol=1e-8, max_iter=100_000
     ).fit(X, y)
     assert fast.n_iter_ * 5 < gd.n_iter_
     assert_allclose(fast.coef_, gd.coef_, atol=1e-5)
 
 
+@pytest.mark.parametrize("solver", LINE_SEARCH)
 @pytest.mark.parametrize("learning_rate", ["auto", 1e3])
-def test_nesterov_never_diverges(learning_rate):
+def test_line_search_solvers_never_diverge(learning_rate, solver):
     # Raw features spanning four orders of magnitude, and a huge first step.
     X, y = load_breast_cancer(return_X_y=True)
     est = fit_quietly(
-        GDLogisticRegression(
-            solver="nesterov", learning_rate=learning_rate, max_iter=300
-        ),
+        GDLogisticRegression(solver=solver, learning_rate=learning_rate, max_iter=300),
         X,
         y,
     )
@@ -144,9 +146,10 @@ def test_gd_diverges_where_nesterov_does_not():
         GDLogisticRegression(learning_rate=1e3, alpha=1.0, max_iter=300).fit(X, y)
 
 
-def test_nesterov_loss_curve_ends_at_the_minimum(cancer):
+@pytest.mark.parametrize("solver", LINE_SEARCH)
+def test_line_search_loss_curve_ends_at_the_minimum(cancer, solver):
     X, y = cancer
-    est = GDLogisticRegression(solver="nesterov", alpha=ALPHA, tol=1e-8).fit(X, y)
+    est = GDLogisticRegression(solver=solver, alpha=ALPHA, tol=1e-8).fit(X, y)
     grads, cost = core.propagate(
         est.coef_.T,
         float(est.intercept_[0]),
@@ -341,12 +344,13 @@ def test_auto_step_on_a_subsample_matches_the_full_data():
     assert_allclose(1 / step, full, rtol=0.05)
 
 
-def test_nesterov_is_invariant_at_its_tolerance(cancer):
-    # Its line search and restarts compare objective values, so rounding can
-    # change its path: permuted rows and repeated rows give the same model to
-    # the accuracy that tol sets, not to the last bit as "gd" does.
+@pytest.mark.parametrize("solver", LINE_SEARCH)
+def test_line_search_solvers_are_invariant_at_their_tolerance(cancer, solver):
+    # Their line searches (and restarts) compare objective values, so rounding
+    # can change the path: permuted rows and repeated rows give the same
+    # model to the accuracy that tol sets, not to the last bit as "gd" does.
     X, y = cancer
-    params = {"solver": "nesterov", "alpha": ALPHA, "tol": 1e-10, "max_iter": 20_000}
+    params = {"solver": solver, "alpha": ALPHA, "tol": 1e-10, "max_iter": 20_000}
     base = GDLogisticRegression(**params).fit(X, y)
     order = np.random.default_rng(0).permutation(len(y))
     permuted = GDLogisticRegression(**params).fit(X[order], y[order])
@@ -378,7 +382,7 @@ def test_sgd_keeps_the_penalty_on_zero_weight_batches(planted):
     assert_allclose(sgd.coef_, dropped.coef_, atol=2e-2)
 
 
-@pytest.mark.parametrize("solver", ["gd", "nesterov"])
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb"])
 def test_convergence_warning_iff_the_model_misses_tol(cancer, solver):
     X, y = cancer
     Y = y[np.newaxis].astype(float)
@@ -446,12 +450,13 @@ def test_partial_fit_follows_a_new_learning_rate(planted):
     assert est.learning_rate_ == 0.01
 
 
-def test_nesterov_never_accepts_a_step_that_overflows():
+@pytest.mark.parametrize("solver", LINE_SEARCH)
+def test_line_search_never_accepts_a_step_that_overflows(solver):
     # Found by the thorough hypothesis profile: the first trial step makes w
     # -inf in float32; its curvature test read inf <= inf and accepted it.
     X = np.array([[1.0, 0.0, 0.0], [2.2685492e38, 0.0, 0.0]], dtype=np.float32)
     est = GDLogisticRegression(
-        solver="nesterov",
+        solver=solver,
         learning_rate=1.0,
         max_iter=1,
         tol=0.0,
@@ -465,3 +470,29 @@ def test_nesterov_never_accepts_a_step_that_overflows():
         assert "learning_rate" in str(error)
     else:
         assert np.all(np.isfinite(est.coef_))
+
+
+def test_bb_is_nonmonotone_within_its_memory_and_one_gradient_a_step(
+    cancer, monkeypatch
+):
+    # Its objective may rise, never above the highest of the last MEMORY,
+    # and a step costs one gradient unless the line search refuses it.
+    from sklearn_gd_logreg import _problem, _solvers
+
+    X, y = cancer
+    calls = []
+    original = _problem.Problem.loss_and_grad
+    monkeypatch.setattr(
+        _problem.Problem,
+        "loss_and_grad",
+        lambda self, w, b: calls.append(1) or original(self, w, b),
+    )
+    est = GDLogisticRegression(solver="bb", alpha=1e-4, tol=0.0, max_iter=100)
+    curve = fit_quietly(est, X, y).loss_curve_
+    assert len(curve) == est.n_iter_ == 100
+    assert np.any(np.diff(curve) > 0)  # nonmonotone: it does rise
+    memory = _solvers.MEMORY
+    for k in range(memory, len(curve)):
+        assert curve[k] <= max(curve[k - memory : k])
+    refused = len(calls) - 1 - len(curve)  # the first gradient, then one each
+    assert 0 <= refused < len(curve) / 4
