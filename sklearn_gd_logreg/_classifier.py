@@ -282,7 +282,10 @@ class GDLogisticRegression(
         X : array-like of shape (n_samples, n_features)
             Training data. A Dask array (dense or CSR chunks) or DataFrame
             stays on its workers: each gradient is summed there, chunk by
-            chunk (README, "When the data outgrow one machine").
+            chunk (README, "When the data outgrow one machine"). Under
+            ``sklearn.set_config(array_api_dispatch=True)``, an array of
+            another Array API library (a torch tensor on a GPU) is fitted in
+            that library, on its device (README, "On a GPU").
         y : array-like of shape (n_samples,)
             Class labels, of any type; at least two classes. For a Dask
             ``X``, a Dask array or Series chunked like it.
