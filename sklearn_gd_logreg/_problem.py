@@ -81,16 +81,16 @@ class Problem:
         """0 exactly at the minimum: the penalty's measure for ``w``, and
         ``|db|`` for ``b`` when it is fitted (with ``to_float=False``, another
         library's stays a 0-d array on its device)."""
-        largest = self.penalty.optimality(w, grads["dw"], step, to_float=to_float)
+        largest = self.penalty.optimality(w, grads["dw"], step, to_float=False)
         if self.fit_intercept:
             db = grads["db"]
             xp = namespace(db)
             top = xp.max(xp.abs(xp.asarray(db)))
-            if to_float or is_numpy(xp):
+            if is_numpy(xp):
                 largest = max(largest, float(top))
-            else:  # on the device
+            else:  # on the device, read back once below
                 largest = xp.maximum(xp.asarray(largest, device=device(top)), top)
-        return largest
+        return float(largest) if to_float else largest
 
     def batches(self, batch_size: int, random_state):
         """An epoch's mini-batches: the samples in a new random order,

@@ -249,7 +249,7 @@ def propagate(
     loss, XdZ, dZ = sums(w, b, X, Y, sample_weight)  # forward and backward
     cost, dw, db = loss / S, XdZ / S, dZ / S
     if alpha:  # the L2 penalty: alpha/2 ||w||^2 and its gradient alpha w
-        cost = cost + alpha / 2 * sum_of_squares(w, to_float=to_float)
+        cost = cost + alpha / 2 * sum_of_squares(w, to_float=False)  # one read
         dw = dw + alpha * w
     if np.ndim(b) == 0:  # the course's db: a np.float64, as its tests check
         db = np.float64(db[0, 0]) if is_numpy(xp) else db[0, 0]

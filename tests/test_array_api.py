@@ -240,3 +240,39 @@ def test_gd_reads_the_device_once_every_few_iterations(torch_cpu, cancer):
             counts.append(count.n)
     assert counts[1] - counts[0] <= 40 // SETTLE_EVERY
     assert counts[0] < 80
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(early_stopping=True, random_state=0),
+        dict(solver="nesterov", penalty="elasticnet", alpha=0.01),
+        dict(penalty="l1", alpha=0.01, fit_intercept=False),
+        dict(class_weight="balanced", warm_start=True),
+    ],
+    ids=lambda p: "-".join(map(str, p.values())),
+)
+def test_options_give_numpys_model(torch_cpu, cancer, params):
+    xp, dev = torch_cpu
+    X, y = cancer
+    ours = GDLogisticRegression(max_iter=60, **params).fit(X, y)
+    with config_context(array_api_dispatch=True):
+        theirs = GDLogisticRegression(max_iter=60, **params)
+        theirs.fit(*_on(xp, dev, X, y))
+    assert theirs.n_iter_ == ours.n_iter_
+    assert_allclose(to_numpy(theirs.coef_), ours.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_divergence_is_reported_at_numpys_iteration(torch_cpu, cancer):
+    """Found among the iterations read back together, at the first
+    non-finite cost."""
+    xp, dev = torch_cpu
+    X, y = cancer
+    X = 1e150 * X
+    params = dict(penalty=None, learning_rate=1e308, max_iter=30)
+    with pytest.raises(ValueError, match="diverged at iteration") as ours:
+        GDLogisticRegression(**params).fit(X, y)
+    with config_context(array_api_dispatch=True):
+        with pytest.raises(ValueError, match="diverged at iteration") as theirs:
+            GDLogisticRegression(**params).fit(*_on(xp, dev, X, y))
+    assert str(theirs.value) == str(ours.value)
