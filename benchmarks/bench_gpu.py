@@ -26,7 +26,8 @@ standard normal, ``y = [X @ w + noise > 0]``), with
 Timings on CUDA synchronise the device before reading the clock. Sizes:
 ``--size full`` 4 000 000 x 256 (4 GB of float32), ``small`` 400 000 x 256,
 ``tiny`` 20 000 x 32 (seconds on a CPU; run by the tests). ``--device``:
-``cpu`` anywhere, ``cuda`` where a GPU is present.
+``cpu`` anywhere, ``cuda`` where a GPU is present; ``--threads``: torch's
+CPU threads (on a busy machine, fewer than its cores).
 
 Run ``python benchmarks/bench_gpu.py --device cuda --size full --json gpu.json``.
 """
@@ -122,7 +123,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--iterations", type=int, default=10, help="I")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--threads", type=int, help="torch's CPU threads (default: torch's own)"
+    )
     args = parser.parse_args(argv)
+    if args.threads:  # on a busy CPU, torch's pool may wait for a core per op
+        torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore", ConvergenceWarning)  # fixed max_iter
     sklearn.set_config(array_api_dispatch=True)
     n_samples, n_features = SIZES[args.size]
