@@ -14,9 +14,11 @@ from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import CallbackSupportMixin
 from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem, is_dask
 from sklearn_gd_logreg._fitting import (
+    curves_on_device,
     divergence_error,
     fill_older_layout,
     fit_method,
+    fitted_on_device,
     fitting,
     shuffler,
     start,
@@ -36,6 +38,7 @@ from sklearn_gd_logreg._prediction import LinearPredictionMixin
 from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._solvers import SOLVERS
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
+from sklearn_gd_logreg._xp import dispatched, to_numpy
 
 
 class GDLogisticRegression(
@@ -286,7 +289,10 @@ class GDLogisticRegression(
         X : array-like of shape (n_samples, n_features)
             Training data. A Dask array (dense or CSR chunks) or DataFrame
             stays on its workers: each gradient is summed there, chunk by
-            chunk (README, "When the data outgrow one machine").
+            chunk (README, "When the data outgrow one machine"). Under
+            ``sklearn.set_config(array_api_dispatch=True)``, an array of
+            another Array API library (a torch tensor on a GPU) is fitted in
+            that library, on its device (README, "On a GPU").
         y : array-like of shape (n_samples,)
             Class labels, of any type; at least two classes. For a Dask
             ``X``, a Dask array or Series chunked like it.
@@ -342,20 +348,26 @@ class GDLogisticRegression(
         first = not fitted if incremental else not (fitted and self.warm_start)
         dtype = self.coef_.dtype if incremental and fitted else FLOATS
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        other = False  # another library's X than NumPy's (Array API dispatch)
         if is_dask(X):  # the data stay on the workers (_dask_fit.py)
             X, classes, problem = dask_problem(
                 self, X, y, sample_weight, penalty, classes, first, incremental, dtype
             )
         else:
             X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
-            check_classification_targets(y)
-            classes, y_index = check_classes(self, y, classes, first, incremental)
+            xp, dev, other = dispatched(X)  # another library's: on its device
+            labels = to_numpy(y)  # on the host, once
+            check_classification_targets(labels)
+            classes, y_index = check_classes(self, labels, classes, first, incremental)
             sample_weight = fit_sample_weight(
-                self, X, y, y_index, classes, sample_weight
+                self, X, labels, y_index, classes, sample_weight
             )
+            if other:  # the labels' indices and the weights, to X's device once
+                y_index = xp.asarray(y_index, device=dev)
+                sample_weight = xp.asarray(sample_weight, dtype=X.dtype, device=dev)
             problem = Problem(
                 X.T,  # a view: the core's layout, samples as columns, for free
-                one_hot(y_index, len(classes), X.dtype),
+                one_hot(y_index, len(classes), X.dtype, xp),
                 sample_weight,
                 penalty,
                 self.fit_intercept,
@@ -376,7 +388,9 @@ class GDLogisticRegression(
             problem, options["validation"] = (
                 problem.split(self, random_state)  # chunk by chunk, there
                 if isinstance(problem, DaskProblem)
-                else early_stopping_split(problem, y_index, self, random_state)
+                else early_stopping_split(
+                    problem, to_numpy(y_index), self, random_state
+                )
             )
         if solver == "sgd":
             options.update(
@@ -394,19 +408,25 @@ class GDLogisticRegression(
             ) from None
         if not (result.converged or result.stopped or incremental):
             warn_not_converged(self, learning_rate, problem, result)
-        previous = list(self.loss_curve_) if incremental and not first else []
-        self.classes_ = classes
-        self._shuffler, self._base_learning_rate = random_state, learning_rate
-        self.coef_ = np.ascontiguousarray(result.w.T, dtype=X.dtype)
-        self.intercept_ = np.asarray(result.b, dtype=X.dtype).reshape(-1)
-        self.learning_rate_ = result.learning_rate
-        self.loss_curve_ = np.asarray(previous + result.loss_curve)
-        self.n_iter_ = len(self.loss_curve_) if incremental else result.n_iter
-        self.validation_scores_ = (
-            np.asarray(result.validation_scores)
-            if self.early_stopping and not incremental
-            else None
+        previous = (
+            to_numpy(self.loss_curve_).tolist() if incremental and not first else []
         )
+        self._shuffler, self._base_learning_rate = random_state, learning_rate
+        self.learning_rate_ = result.learning_rate
+        self.n_iter_ = len(previous) + result.n_iter if incremental else result.n_iter
+        scores = result.validation_scores
+        scores = scores if self.early_stopping and not incremental else None
+        if not other:
+            self.classes_ = classes
+            self.coef_ = np.ascontiguousarray(result.w.T, dtype=X.dtype)
+            self.intercept_ = np.asarray(result.b, dtype=X.dtype).reshape(-1)
+            self.loss_curve_ = np.asarray(previous + result.loss_curve)
+            self.validation_scores_ = None if scores is None else np.asarray(scores)
+        else:  # in X's library and on its device, as scikit-learn's models
+            fitted_on_device(self, xp, dev, X.dtype, y, classes, result)
+            self.loss_curve_, self.validation_scores_ = curves_on_device(
+                xp, dev, previous + result.loss_curve, scores
+            )
         self.t_ = result.epochs_seen
         hooks.end_fit(self)
 
@@ -418,4 +438,5 @@ class GDLogisticRegression(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # CSR and CSC, never densified
+        tags.array_api_support = True  # under dispatch, on X's device
         return tags

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from sklearn_gd_logreg import _dask
 from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
+from sklearn_gd_logreg._xp import namespace, to_numpy
 
 SCALE_RATIO = 100.0  # column scales this far apart slow gradient descent
 STEP_RATIO = 10.0  # a fixed step this far below 1/L is "far below"
@@ -99,6 +100,9 @@ def _column_scales(X) -> tuple[float, float]:
     X = X[:, ::stride]
     if sp.issparse(X):
         largest = np.asarray(abs(X).max(axis=1).todense()).ravel()
+    elif not isinstance(X, np.ndarray):  # another library's: on its device
+        xp = namespace(X)
+        largest = to_numpy(xp.maximum(xp.max(X, axis=1), -xp.min(X, axis=1)))
     else:  # no temporary copy of X
         largest = np.maximum(X.max(axis=1), -X.min(axis=1))
     return _extremes(largest)

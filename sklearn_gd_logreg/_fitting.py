@@ -15,12 +15,14 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import _max_precision_float_dtype
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
 from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
+from sklearn_gd_logreg._xp import dispatched, move_to
 
 
 def fit_method(method):
@@ -98,7 +100,8 @@ def _forget(key: int) -> None:
 
 def start(estimator, X, n_classes, first):
     """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from
-    (which must have as many features as ``X``)."""
+    (which must have as many features as ``X``), in ``X``'s library, on its
+    device and in its dtype."""
     n_outputs = 1 if n_classes == 2 else n_classes
     if not first and X.shape[1] != estimator.coef_.shape[1]:
         raise ValueError(
@@ -106,12 +109,50 @@ def start(estimator, X, n_classes, first):
             f"fitted model has {estimator.coef_.shape[1]}; set warm_start=False "
             "to fit from scratch."
         )
+    xp, dev, other = dispatched(X)
     if first:
         w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
+        if other:  # zeros put on X's device
+            w = xp.asarray(w, dtype=X.dtype, device=dev)
+            return w, (
+                b if n_outputs == 1 else xp.asarray(b, dtype=X.dtype, device=dev)
+            )
         return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
+    if other:  # the fitted model, moved to X's library and device if need be
+        coef, intercept = move_to(
+            estimator.coef_, estimator.intercept_, xp=xp, device=dev
+        )
+        w, b = xp.astype(coef.T, X.dtype), xp.astype(intercept, X.dtype)
+        return w, (float(b[0]) if n_outputs == 1 else b[:, None])
     w = np.ascontiguousarray(estimator.coef_.T, dtype=X.dtype)
     b = estimator.intercept_.astype(X.dtype)
     return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
+
+
+def fitted_on_device(estimator, xp, device, dtype, y, classes, result) -> None:
+    """Set ``coef_`` and ``intercept_`` from ``result`` in ``xp`` on
+    ``device`` (in ``dtype``, ``X``'s), and ``classes_`` in ``y``'s library
+    and on its device (NumPy for labels of another kind, such as strings),
+    as scikit-learn's Array API estimators do."""
+    estimator.coef_ = xp.asarray(result.w.T, dtype=dtype, device=device, copy=True)
+    intercept = xp.asarray(result.b, dtype=dtype, device=device)
+    estimator.intercept_ = xp.reshape(intercept, (-1,))
+    xp_y, device_y, other_y = dispatched(y)
+    estimator.classes_ = (
+        move_to(classes, xp=xp_y, device=device_y) if other_y else classes
+    )
+
+
+def curves_on_device(xp, device, curve, scores):
+    """``loss_curve_`` and ``validation_scores_`` (``None`` as is): the floats
+    the solver read back, as an array of ``xp`` on ``device`` (in the
+    device's widest float), so that every fitted array is in ``X``'s
+    library."""
+    dtype = _max_precision_float_dtype(xp, device)
+    return tuple(
+        None if values is None else xp.asarray(values, dtype=dtype, device=device)
+        for values in (curve, scores)
+    )
 
 
 def step_size(estimator, problem, first, incremental):

@@ -9,6 +9,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._array_api import _max_precision_float_dtype
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -20,6 +21,7 @@ from sklearn.utils.validation import (
 from sklearn_gd_logreg._callbacks import CallbackSupportMixin, fit_root, with_callbacks
 from sklearn_gd_logreg._dask_predict import is_dask, lazy_transform
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
+from sklearn_gd_logreg._xp import check_same_namespace, dispatched
 
 __all__ = ["ImageFlattener"]
 
@@ -115,6 +117,14 @@ class ImageFlattener(
         """
         if not is_dask(X):  # a Dask array's shape is all fit needs from it
             X = self._validate_images(X, reset=True)
+            xp, dev, _ = dispatched(X)
+            # An empty array where X lies, so that under Array API dispatch
+            # transform refuses another library's or device's X, as
+            # scikit-learn's estimators do.
+            dtype = _max_precision_float_dtype(xp, dev)
+            self._fitted_on = xp.zeros(0, dtype=dtype, device=dev)
+        else:
+            self._fitted_on = None
         self.image_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = prod(self.image_shape_)
         fit_root(self, X, y, {})  # callbacks: one task, no iterations
@@ -133,11 +143,13 @@ class ImageFlattener(
         X_flat : ndarray of shape (n_samples, `n_features_in_`)
             One row per image, in ``dtype``. For a Dask ``X``, a lazy Dask
             array chunked like it along the samples, each chunk flattened on
-            a worker.
+            a worker. Under Array API dispatch, an array of ``X``'s library
+            on its device (float32 where the device has no float64).
         """
         if is_dask(X):  # lazily, chunk by chunk on the workers
             return lazy_transform(self, X)
         check_is_fitted(self)
+        self._check_namespace(X, "transform")
         X = self._validate_images(X, reset=False)
         if X.shape[1:] != self.image_shape_:
             n_features = prod(X.shape[1:])
@@ -151,6 +163,9 @@ class ImageFlattener(
                     f"{self.n_features_in_} features as input. {message}"
                 )
             raise ValueError(message)
+        xp, dev, other = dispatched(X)
+        if other:  # in X's library, on its device
+            return self._transform_on_device(xp, dev, X)
         flat = X.reshape(len(X), -1)
         out = np.empty(flat.shape, dtype=self.dtype)
         # Cast and divide in one buffered pass: no full-size intermediate copy.
@@ -189,13 +204,41 @@ class ImageFlattener(
             Floating-point images.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=[np.float64, np.float32])
+        self._check_namespace(X, "inverse_transform")
+        xp = dispatched(X)[0]
+        X = check_array(X, dtype=[xp.float64, xp.float32])
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but ImageFlattener is expecting "
                 f"{self.n_features_in_} features as input."
             )
-        return X.reshape(len(X), *self.image_shape_) * self._scale
+        return xp.reshape(X, (X.shape[0], *self.image_shape_)) * self._scale
+
+    def _check_namespace(self, X, method: str) -> None:
+        """scikit-learn's error for an ``X`` of another library or device
+        than ``fit``'s, under Array API dispatch."""
+        if getattr(self, "_fitted_on", None) is not None:  # not on Dask
+            check_same_namespace(X, self, attribute="_fitted_on", method=method)
+
+    def _transform_on_device(self, xp, dev, X):
+        """``transform``'s cast and division, in ``X``'s library on its
+        device; float32 where the device has no float64."""
+        dtype = getattr(xp, np.dtype(self.dtype).name)
+        if _max_precision_float_dtype(xp, dev) == xp.float32:
+            dtype = xp.float32
+        out = xp.astype(xp.reshape(X, (X.shape[0], -1)), dtype) / self._scale
+        may = X.dtype == xp.bool or _may_overflow(
+            _numpy_dtype(X.dtype), np.dtype(_numpy_dtype(dtype)), self._scale
+        )
+        if may and not bool(xp.all(xp.isfinite(out))):
+            raise ValueError(
+                f"ImageFlattener(scale={self.scale!r}, dtype="
+                f"{np.dtype(self.dtype).name}): X / scale overflows "
+                f"{_numpy_dtype(dtype)} (largest |X| = "
+                f"{float(xp.max(xp.abs(xp.astype(X, xp.float32)))):.3g}). "
+                "Use a larger scale."
+            )
+        return out
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None):
         """Name each output column after its pixel.
@@ -237,7 +280,7 @@ class ImageFlattener(
         X = validate_data(
             self, X, reset=reset, ensure_2d=False, allow_nd=True, dtype="numeric"
         )
-        if X.ndim not in (2, 3, 4) or X.size == 0:
+        if X.ndim not in (2, 3, 4) or prod(X.shape) == 0:
             raise ValueError(
                 "X must be a 2-D (n_samples, n_features), 3-D (n_samples, height, "
                 "width) or 4-D (n_samples, height, width, channels) array with at "
@@ -253,6 +296,7 @@ class ImageFlattener(
         tags.input_tags.two_d_array = True
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = [np.dtype(self.dtype).name]
+        tags.array_api_support = True
         return tags
 
 
@@ -262,3 +306,8 @@ def _may_overflow(in_dtype, out_dtype, scale: float) -> bool:
     info = np.finfo if in_dtype.kind == "f" else np.iinfo
     largest = float(info(in_dtype).max) if in_dtype.kind in "fiu" else np.inf
     return scale < 1 or largest > float(np.finfo(out_dtype).max)
+
+
+def _numpy_dtype(dtype) -> np.dtype:
+    """NumPy's dtype of the same name as another library's ``dtype``."""
+    return np.dtype(getattr(dtype, "name", str(dtype).rsplit(".", 1)[-1]))

@@ -9,11 +9,13 @@ import math
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn import config_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from sklearn_gd_logreg._problem import Problem
+from sklearn_gd_logreg._xp import device, dispatched, is_numpy, to_numpy
 
 FLOATS = [np.float64, np.float32]
 # scikit-learn >= 1.7 refuses all-zero weights itself, in words that do not
@@ -27,7 +29,12 @@ _ALLOW_ZERO_WEIGHTS = (
 
 def check_classes(estimator, y, classes, first, incremental):
     """``classes_`` and each sample's index in it, checked against the
-    fitted ``estimator``'s (``classes`` is ``partial_fit``'s argument)."""
+    fitted ``estimator``'s (``classes`` is ``partial_fit``'s argument).
+
+    Labels are NumPy arrays here: under Array API dispatch, ``fit`` reads
+    another library's ``y`` back to the host once, and puts ``classes_``
+    back in ``y``'s library (:func:`labels_like`).
+    """
     if not incremental:
         classes, y_index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -35,10 +42,11 @@ def check_classes(estimator, y, classes, first, incremental):
                 "GDLogisticRegression needs samples of at least 2 classes in "
                 f"y, but y contains only one class: {classes[0]!r}."
             )
-        if not first and not np.array_equal(estimator.classes_, classes):
+        fitted = None if first else to_numpy(estimator.classes_)
+        if not first and not np.array_equal(fitted, classes):
             raise ValueError(
                 f"warm_start=True, but y has the classes {classes.tolist()} "
-                f"while the fitted model has {estimator.classes_.tolist()}; "
+                f"while the fitted model has {fitted.tolist()}; "
                 "set warm_start=False to fit from scratch."
             )
         return classes, y_index
@@ -47,12 +55,13 @@ def check_classes(estimator, y, classes, first, incremental):
             "classes must be passed on the first call to partial_fit: every "
             "label of the whole stream, e.g. classes=np.unique(y_all)."
         )
+    fitted = None if first else to_numpy(estimator.classes_)
     if classes is not None:
-        classes = np.unique(classes)
-        if not first and not np.array_equal(classes, estimator.classes_):
+        classes = np.unique(to_numpy(classes))
+        if not first and not np.array_equal(classes, fitted):
             raise ValueError(
                 f"classes={classes.tolist()} differs from the classes of the "
-                f"previous partial_fit calls, {estimator.classes_.tolist()}."
+                f"previous partial_fit calls, {fitted.tolist()}."
             )
     if estimator.class_weight == "balanced":
         raise ValueError(
@@ -61,7 +70,7 @@ def check_classes(estimator, y, classes, first, incremental):
             "class_weight=dict(zip(classes, compute_class_weight('balanced', "
             "classes=classes, y=y_sample))) computed on a large sample."
         )
-    classes = classes if first else estimator.classes_
+    classes = classes if first else fitted
     if len(classes) < 2:
         raise ValueError(
             f"classes must hold at least 2 labels; got {classes.tolist()}."
@@ -85,14 +94,19 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
     their products overflow nor underflow, however large or small the weights
     the user gave (finite ones; NaN, infinite and negative weights are
     refused, naming the argument).
+
+    For another library's ``X`` (under Array API dispatch), the weights are
+    computed on the host, as the labels, and returned as a NumPy float64
+    array, which ``fit`` puts on ``X``'s device once.
     """
-    sample_weight = _check_sample_weight(
-        sample_weight,
-        X,
-        dtype=np.float64,
-        ensure_non_negative=True,
-        **_ALLOW_ZERO_WEIGHTS,  # our message below names the argument
-    )
+    with config_context(array_api_dispatch=False):  # on the host
+        sample_weight = _check_sample_weight(
+            to_numpy(sample_weight),
+            X,
+            dtype=np.float64,
+            ensure_non_negative=True,
+            **_ALLOW_ZERO_WEIGHTS,  # our message below names the argument
+        )
     if not sample_weight.any():
         raise ValueError(
             "sample_weight is zero for every sample; at least one sample needs "
@@ -110,6 +124,8 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
                 "with zero weight (sample_weight times class_weight); at least "
                 "one sample needs a positive weight."
             )
+    if not isinstance(X, np.ndarray) and not sp.issparse(X):
+        return sample_weight  # for another library's X
     return sample_weight.astype(X.dtype, copy=False)
 
 
@@ -134,22 +150,16 @@ def _check_class_weight(class_weight):
 def early_stopping_split(problem, y_index, estimator, random_state):
     """``early_stopping``: the training problem and the validation set."""
     train, val = validation_split(y_index, estimator.validation_fraction, random_state)
-    for part, name in ((train, "training"), (val, "validation")):
-        if not problem.sample_weight[part].sum() > 0:
+    training, validation = problem.subset(train, problem.penalty), problem.subset(val)
+    for part, name in ((training, "training"), (validation, "validation")):
+        if not part.weight() > 0:
             raise ValueError(
                 f"early_stopping=True: the samples of the {name} set all "
                 "have zero weight (sample_weight times class_weight); "
                 "change validation_fraction or random_state, or set "
                 "early_stopping=False."
             )
-    training = Problem(
-        problem.X[:, train],
-        problem.Y[:, train],
-        problem.sample_weight[train],
-        problem.penalty,
-        problem.fit_intercept,
-    )
-    return training, problem.subset(val)
+    return training, validation
 
 
 def validation_split(y_index, fraction, random_state):
@@ -172,8 +182,15 @@ def validation_split(y_index, fraction, random_state):
         return train_test_split(indices, test_size=n_val, random_state=random_state)
 
 
-def one_hot(y_index, n_classes, dtype):
-    """The course's ``Y``: 0/1 labels ``(1, m)``, or one-hot ``(K, m)``."""
+def one_hot(y_index, n_classes, dtype, xp=None):
+    """The course's ``Y``: 0/1 labels ``(1, m)``, or one-hot ``(K, m)``, in
+    ``y_index``'s library and on its device when ``xp`` is another's than
+    NumPy."""
+    if xp is not None and not is_numpy(xp):
+        classes = xp.arange(n_classes, device=device(y_index))[:, None]
+        if n_classes == 2:
+            return xp.astype(y_index[None, :], dtype)
+        return xp.astype(classes == y_index[None, :], dtype)
     if n_classes == 2:
         return y_index[np.newaxis, :].astype(dtype)
     Y = np.zeros((n_classes, len(y_index)), dtype=dtype)
@@ -188,5 +205,8 @@ def validate(estimator, X, *args, **kwargs):
     3e38; it still rejects NaN and infinity.
     """
     kwargs.setdefault("accept_sparse", ("csr", "csc"))  # CSR, CSC: no copy
+    if kwargs.get("dtype") is FLOATS:  # in X's library (under dispatch)
+        xp = dispatched(X)[0]
+        kwargs["dtype"] = [xp.float64, xp.float32]
     with np.errstate(over="ignore", invalid="ignore"):
         return validate_data(estimator, X, *args, **kwargs)

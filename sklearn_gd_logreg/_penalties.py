@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sklearn_gd_logreg._xp import namespace, sum_of_squares
+from sklearn_gd_logreg._xp import is_numpy, namespace, sum_of_squares
 
 
 class Penalty(NamedTuple):
@@ -37,12 +37,15 @@ class Penalty(NamedTuple):
         """The whole penalty at ``w``."""
         return self.nonsmooth(w) + 0.5 * self.l2 * sum_of_squares(w)
 
-    def nonsmooth(self, w) -> float:
-        """The part left to the proximal step, ``l1 ||w||_1``."""
+    def nonsmooth(self, w, *, to_float: bool = True) -> float:
+        """The part left to the proximal step, ``l1 ||w||_1`` (with
+        ``to_float=False``, another library's stays a 0-d array on its
+        device)."""
         if not self.l1:
             return 0.0
         xp = namespace(w)
-        return self.l1 * float(xp.sum(xp.abs(w)))
+        total = self.l1 * xp.sum(xp.abs(w))
+        return float(total) if to_float or is_numpy(xp) else total
 
     def prox(self, w, step: float):
         """Proximal step of ``step * l1 ||w||_1``: each entry shrunk towards 0
@@ -54,15 +57,20 @@ class Penalty(NamedTuple):
         shrunk = xp.abs(w) - step * self.l1
         return xp.sign(w) * xp.where(shrunk > 0, shrunk, 0.0)
 
-    def optimality(self, w, dw, step: float) -> float:
+    def optimality(self, w, dw, step: float, *, to_float: bool = True) -> float:
         """How far ``w`` is from a minimum, 0 exactly there: the largest entry
         of the gradient mapping ``(w - prox(w - step dw, step)) / step``, which
-        is ``|dw|`` without L1 (where ``dw`` itself does not vanish)."""
+        is ``|dw|`` without L1 (where ``dw`` itself does not vanish); with
+        ``to_float=False``, another library's stays a 0-d array on its
+        device."""
         if self.l1:
             dw = (w - self.prox(w - step * dw, step)) / step
         xp = namespace(dw)
         dw = xp.asarray(dw)
-        return float(xp.max(xp.abs(dw))) if all(dw.shape) else 0.0
+        if not all(dw.shape):
+            return 0.0
+        largest = xp.max(xp.abs(dw))
+        return float(largest) if to_float or is_numpy(xp) else largest
 
 
 def make_penalty(name: str | None, alpha: float, l1_ratio: float) -> Penalty:

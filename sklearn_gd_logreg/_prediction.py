@@ -4,15 +4,21 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_expit, log_softmax
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._dask_predict import is_dask, lazy, lazy_score
 from sklearn_gd_logreg._inputs import FLOATS, validate
+from sklearn_gd_logreg._xp import (
+    check_same_namespace,
+    device,
+    is_numpy,
+    move_to,
+    namespace,
+)
 
 
 class LinearPredictionMixin:
@@ -41,19 +47,29 @@ class LinearPredictionMixin:
         """
         if is_dask(X):  # lazily, chunk by chunk on the workers
             return lazy(self, "decision_function", X)
-        scores = self._scores(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        scores = self._scores(X, "decision_function")
+        if scores.shape[1] == 1:
+            return namespace(scores).reshape(scores, (-1,))
+        return scores
 
-    def _scores(self, X):
-        """The course's ``Z`` for ``X``, as ``(n_samples, K)``, checked finite."""
+    def _scores(self, X, method):
+        """The course's ``Z`` for ``X``, as ``(n_samples, K)``, checked finite.
+
+        Under Array API dispatch, ``X`` must be in the library and on the
+        device of ``fit``'s (scikit-learn's error otherwise, naming
+        ``method``); the scores are computed there.
+        """
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method=method)
         X = validate(self, X, dtype=FLOATS, reset=False)
         with np.errstate(all="ignore"):  # whatever the caller's: checked below
-            Z = core.scores(self.coef_.T, self.intercept_[:, np.newaxis], X.T).T
-        if not np.all(np.isfinite(Z)):
+            Z = core.scores(self.coef_.T, self.intercept_[:, None], X.T).T
+        xp = namespace(Z)
+        if not bool(xp.all(xp.isfinite(Z))):  # one wait, for a device's
+            largest = abs(X).max() if sp.issparse(X) else xp.max(xp.abs(X))
             raise ValueError(
                 "The scores X @ coef_.T + intercept_ overflow for some samples: "
-                f"the values in X (largest |X| = {float(abs(X).max()):.3g}) "
+                f"the values in X (largest |X| = {float(largest):.3g}) "
                 "are too large for this model. Scale X as the training data was."
             )
         return Z
@@ -74,7 +90,9 @@ class LinearPredictionMixin:
         """
         if is_dask(X):  # lazily, chunk by chunk on the workers
             return lazy(self, "predict_proba", X)
-        return self._per_class(X, core.sigmoid, lambda Z: core.softmax(Z.T).T)
+        return self._per_class(
+            X, "predict_proba", core.sigmoid, lambda Z: core.softmax(Z.T).T
+        )
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed without underflow.
@@ -92,15 +110,17 @@ class LinearPredictionMixin:
         """
         if is_dask(X):  # lazily, chunk by chunk on the workers
             return lazy(self, "predict_log_proba", X)
-        return self._per_class(X, log_expit, partial(log_softmax, axis=1))
+        return self._per_class(X, "predict_log_proba", _log_expit, _log_softmax)
 
-    def _per_class(self, X, binary, multiclass):
+    def _per_class(self, X, method, binary, multiclass):
         """``binary`` of minus and plus the score (two classes), or
         ``multiclass`` of the ``(n_samples, K)`` scores: one column per class."""
-        scores = self.decision_function(X)
+        scores = self._scores(X, method)
+        xp = namespace(scores)
         with np.errstate(all="ignore"):  # exp underflows to 0: exact enough
-            if scores.ndim == 1:
-                return np.column_stack([binary(-scores), binary(scores)])
+            if scores.shape[1] == 1:
+                scores = xp.reshape(scores, (-1,))
+                return xp.stack([binary(-scores), binary(scores)], axis=1)
             return multiclass(scores)
 
     def predict(self, X):
@@ -123,8 +143,19 @@ class LinearPredictionMixin:
         """
         if is_dask(X):  # lazily, chunk by chunk on the workers
             return lazy(self, "predict", X)
-        Z = self._scores(X).T
-        return self.classes_[core.decide(Z)]
+        Z = self._scores(X, "predict").T
+        index = core.decide(Z)
+        if is_numpy(namespace(index)) and is_numpy(namespace(self.classes_)):
+            return self.classes_[index]
+        # Under Array API dispatch, as scikit-learn's linear classifiers: the
+        # labels taken where classes_ lies, then moved to X's library and
+        # device (unless they are strings, which only NumPy holds).
+        xp, dev = namespace(index), device(index)
+        xp_c, dev_c = namespace(self.classes_), device(self.classes_)
+        labels = xp_c.take(self.classes_, move_to(index, xp=xp_c, device=dev_c))
+        if not xp_c.isdtype(labels.dtype, "numeric"):
+            return labels
+        return move_to(labels, xp=xp, device=dev)
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y``, weighted by
@@ -165,3 +196,22 @@ class LinearPredictionMixin:
         if is_dask(X):
             return lazy_score(self, X, y, sample_weight)
         return super().score(X, y, sample_weight=sample_weight)
+
+
+def _log_expit(z):
+    """``log(sigmoid(z))`` without underflow: SciPy's for NumPy, else
+    ``-log(1 + exp(-z))`` in ``z``'s library."""
+    xp = namespace(z)
+    if is_numpy(xp):
+        return log_expit(z)
+    return -xp.logaddexp(xp.zeros_like(z), -z)
+
+
+def _log_softmax(Z):
+    """Row-wise ``log(softmax(Z))``: SciPy's for NumPy, else ``Z`` minus its
+    log-sum-exp (the largest taken out first) in ``Z``'s library."""
+    xp = namespace(Z)
+    if is_numpy(xp):
+        return log_softmax(Z, axis=1)
+    shifted = Z - xp.max(Z, axis=1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))

@@ -14,7 +14,7 @@ import numpy as np
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._penalties import Penalty
-from sklearn_gd_logreg._xp import namespace
+from sklearn_gd_logreg._xp import device, is_array, is_numpy, namespace
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,9 @@ class Problem:
             alpha=self.penalty.l2,
         )
         db = grads["db"]
-        if np.ndim(db) == 0:  # a float: a np.float64 b would make the scores
-            grads["db"] = float(db) if self.fit_intercept else 0.0  # float64
+        if np.ndim(db) == 0 and is_numpy(namespace(db)):  # a float: a np.float64
+            grads["db"] = float(db) if self.fit_intercept else 0.0  # b would
+            # make the scores float64; another library's stays on its device
         elif not self.fit_intercept:
             grads["db"] = 0.0 * db  # zeros, in db's library and on its device
         return f, grads
@@ -76,15 +77,20 @@ class Problem:
         """The whole objective ``F(w, b)``."""
         return self.loss_and_grad(w, b)[0] + self.penalty.nonsmooth(w)
 
-    def optimality(self, w, grads, step: float) -> float:
+    def optimality(self, w, grads, step: float, *, to_float: bool = True) -> float:
         """0 exactly at the minimum: the penalty's measure for ``w``, and
-        ``|db|`` for ``b`` when it is fitted."""
-        largest = self.penalty.optimality(w, grads["dw"], step)
+        ``|db|`` for ``b`` when it is fitted (with ``to_float=False``, another
+        library's stays a 0-d array on its device)."""
+        largest = self.penalty.optimality(w, grads["dw"], step, to_float=False)
         if self.fit_intercept:
             db = grads["db"]
             xp = namespace(db)
-            largest = max(largest, float(xp.max(xp.abs(xp.asarray(db)))))
-        return largest
+            top = xp.max(xp.abs(xp.asarray(db)))
+            if is_numpy(xp):
+                largest = max(largest, float(top))
+            else:  # on the device, read back once below
+                largest = xp.maximum(xp.asarray(largest, device=device(top)), top)
+        return float(largest) if to_float else largest
 
     def batches(self, batch_size: int, random_state):
         """An epoch's mini-batches: the samples in a new random order,
@@ -93,16 +99,26 @@ class Problem:
         for start in range(0, self.n_samples, batch_size):
             yield self.subset(order[start : start + batch_size])
 
-    def subset(self, index) -> Problem:
-        """The unpenalised loss on the samples ``index`` (a mini-batch, or a
-        validation set)."""
-        return Problem(
-            self.X[:, index],
-            self.Y[:, index],
-            self.sample_weight[index],
-            NO_PENALTY,
-            self.fit_intercept,
-        )
+    def subset(self, index, penalty: Penalty | None = None) -> Problem:
+        """The loss on the samples ``index`` (NumPy integers), unpenalised
+        unless ``penalty`` is given (a mini-batch, a validation set, a
+        training set)."""
+        penalty = NO_PENALTY if penalty is None else penalty
+        xp = namespace(self.Y)
+        if is_numpy(xp):
+            X, Y, s = self.X[:, index], self.Y[:, index], self.sample_weight[index]
+        else:  # the indices on the data's device, as the standard indexes
+            index = xp.asarray(index, device=device(self.Y))
+            X, Y = xp.take(self.X, index, axis=1), xp.take(self.Y, index, axis=1)
+            s = xp.take(self.sample_weight, index, axis=0)
+        return Problem(X, Y, s, penalty, self.fit_intercept)
+
+    def weight(self) -> float:
+        """The sum of the sample weights, on the host."""
+        s = self.sample_weight
+        if isinstance(s, np.ndarray) or not is_array(s):  # NumPy's, Dask's
+            return float(s.sum())
+        return float(namespace(s).sum(s))
 
 
 NO_PENALTY = Penalty(0.0, 0.0)

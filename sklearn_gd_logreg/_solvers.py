@@ -31,7 +31,9 @@ import numpy as np
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._divergence import check_finite, check_l2_step, diverged
 from sklearn_gd_logreg._problem import Problem
+from sklearn_gd_logreg._xp import device, is_numpy, namespace, to_numpy
 
+SETTLE_EVERY = 10  # "gd" on another library's arrays: iterations per read-back
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
 MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
 TRIALS = 200  # "nesterov", "bb": steps a line search tries before it gives up
@@ -78,6 +80,37 @@ def gd(
     curve: list[float] = []
     stall = None if validation is None else _Stall(0.0, n_iter_no_change, (w, b))
     converged, stopped, optimality, last_grads = False, False, math.nan, None
+    xp = namespace(w)
+    # On another library's arrays (a GPU's), the stopping test and the
+    # divergence check wait for the device only once every SETTLE_EVERY
+    # iterations (_Pending), unless something must see each iteration.
+    pending = None
+    if not is_numpy(xp) and monitor is None and stall is None and not verbose:
+        pending = _Pending(xp, device(w))
+
+    def settle(i):
+        """Read the pending iterations back at once (to ``i``) and run their
+        tests in order: stop at the first that meets ``tol``, at its
+        iterate."""
+        nonlocal converged, optimality
+        first = i + 1 - len(pending.iterates)
+        for k, (f, F, o) in enumerate(pending.read()):
+            if not math.isfinite(f):  # as optimize would have, at first + k
+                diverged(learning_rate, first + k)
+            curve.append(F)
+            optimality = o
+            if o <= tol:
+                converged, pending.best = True, pending.iterates[k]
+                return True
+        pending.iterates.clear()
+        return False
+
+    def record_pending(i, w, b, f, grads):
+        o = problem.optimality(w, grads, learning_rate, to_float=False)
+        pending.add((f, f + problem.penalty.nonsmooth(w, to_float=False), o), (w, b))
+        if len(pending.iterates) == SETTLE_EVERY or i == max_iter - 1:
+            return settle(i)
+        return False
 
     def record(i, w, b, f, grads):
         nonlocal converged, stopped, optimality, last_grads
@@ -110,9 +143,12 @@ def gd(
         fit_intercept=problem.fit_intercept,
         prox=problem.penalty.prox,
         cost_every=max_iter,
-        callback=record,
+        callback=record if pending is None else record_pending,
+        to_float=pending is None,
     )
     w, b = params["w"], params["b"]
+    if pending is not None and pending.best is not None:  # met tol there
+        w, b = pending.best
     if not converged and not stopped:  # did the last step land on the minimum?
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             f, grads = problem.loss_and_grad(w, b)
@@ -194,15 +230,17 @@ def nesterov(
                 new_w = penalty.prox(y_w - step * g_y["dw"], step)
                 new_b = y_b - step * g_y["db"]  # db is 0 without an intercept
                 f_new, g_new = problem.loss_and_grad(new_w, new_b)
-                d_w, d_b = new_w - y_w, np.subtract(new_b, y_b)
+                d_w, d_b = new_w - y_w, new_b - y_b
                 # The curvature along the step, from the two gradients. By
                 # convexity, <g(x_new) - g(y), d> <= |d|^2 / (2 step) implies
                 # f(x_new) <= f(y) + <g(y), d> + |d|^2 / (2 step), and unlike
                 # that test it does not subtract nearly equal values of f.
-                curvature = _dot(g_new["dw"] - g_y["dw"], d_w) + _dot(
-                    np.subtract(g_new["db"], g_y["db"]), d_b
+                curvature, squared = _dots(  # one read-back from a device
+                    (g_new["dw"] - g_y["dw"], d_w),
+                    (g_new["db"] - g_y["db"], d_b),
+                    (d_w, d_w),
+                    (d_b, d_b),
                 )
-                squared = _dot(d_w, d_w) + _dot(d_b, d_b)
                 if not np.isfinite(f_new + squared + curvature):  # overflow:
                     step /= 65536  # a step far too long
                 elif curvature <= squared / (2 * step):
@@ -227,9 +265,7 @@ def nesterov(
             ):
                 x_w, x_b, converged = new_w, new_b, True
                 break
-            disagree = _dot(y_w - new_w, new_w - x_w) + _dot(
-                np.subtract(y_b, new_b), np.subtract(new_b, x_b)
-            )
+            (disagree,) = _dots((y_w - new_w, new_w - x_w), (y_b - new_b, new_b - x_b))
             # (t_next overflows only after a first step ~1e300 times too long)
             t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t * previous_step / step)) / 2
             if F_new > F_x or disagree > 0 or t_next == math.inf:
@@ -311,10 +347,15 @@ def bb(
                 new_b = b - step * g["db"]  # db is 0 without an intercept
                 f_new, g_new = problem.loss_and_grad(new_w, new_b)
                 F_new = f_new + penalty.nonsmooth(new_w)
-                d_w, d_b = new_w - w, np.subtract(new_b, b)
-                squared = _dot(d_w, d_w) + _dot(d_b, d_b)
-                curvature = _dot(g_new["dw"] - g["dw"], d_w) + _dot(
-                    np.subtract(g_new["db"], g["db"]), d_b
+                d_w, d_b = new_w - w, new_b - b
+                r_w, r_b = g_new["dw"] - g["dw"], g_new["db"] - g["db"]
+                curvature, squared, gradient_change = _dots(  # one read-back
+                    (r_w, d_w),
+                    (r_b, d_b),
+                    (d_w, d_w),
+                    (d_b, d_b),
+                    (r_w, r_w),
+                    (r_b, r_b),
                 )
                 if not np.isfinite(F_new + squared + curvature):  # overflow:
                     step /= 65536  # a step far too long
@@ -342,10 +383,6 @@ def bb(
             ):
                 w, b, g, converged = new_w, new_b, g_new, True
                 break
-            gradient_change = _dot(g_new["dw"] - g["dw"], g_new["dw"] - g["dw"])
-            gradient_change += _dot(
-                np.subtract(g_new["db"], g["db"]), np.subtract(g_new["db"], g["db"])
-            )
             if curvature > 0.0 and squared > 0.0:  # BB1, BB2 in turn
                 bb_step = squared / curvature if k % 2 else curvature / gradient_change
                 step = min(bb_step, MAX_STEP)
@@ -394,7 +431,7 @@ def sgd(
     """
     penalty, m = problem.penalty, problem.n_samples
     n_batches = math.ceil(m / batch_size)
-    mean_weight = float(problem.sample_weight.sum()) / m
+    mean_weight = problem.weight() / m
     curve: list[float] = []
     check_l2_step(
         learning_rate,
@@ -416,7 +453,7 @@ def sgd(
             for batch in problem.batches(batch_size, random_state):
                 if monitor is not None:
                     monitor.begin("batch", w, b)
-                batch_weight = float(batch.sample_weight.sum())
+                batch_weight = batch.weight()
                 eta = learning_rate * shrink
                 if schedule == "invscaling":  # a power that underflows, never
                     eta = eta * (1.0 + epochs_seen) ** -power_t  # overflows
@@ -502,10 +539,56 @@ def _dot(a, b) -> float:
     and without a temporary: OpenBLAS threads even a vector's dot product
     from 10 000 entries on, and its threads then spin against the twin's
     (measured: 300 iterations of "nesterov" on the 209 x 12 288 images took
-    4.4 s with np.vdot, 0.3 s without)."""
-    if type(a) is np.ndarray and type(b) is np.ndarray:
+    4.4 s with np.vdot, 0.3 s without). Another library's arrays are
+    multiplied on their device, and the float read back."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # fast, the common case
         return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+    xp = namespace(a, b)
+    if not is_numpy(xp):
+        return float(xp.sum(a * b))
     return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
+
+
+def _dots(*pairs) -> list[float]:
+    """Sums of :func:`_dot` of consecutive ``pairs`` of pairs (the weights'
+    and the intercept's parts of one inner product): ``_dot(*pairs[0]) +
+    _dot(*pairs[1])``, ... For another library's arrays, all computed on
+    the device and read back at once."""
+    xp = namespace(*(a for pair in pairs for a in pair))
+    if is_numpy(xp):
+        dots = [_dot(a, b) for a, b in pairs]
+    else:
+        dev = device(pairs[0][0])
+        parts = [xp.sum(xp.asarray(a * b, device=dev)) for a, b in pairs]
+        dots = [float(v) for v in to_numpy(xp.stack(parts))]
+    return [dots[k] + dots[k + 1] for k in range(0, len(dots), 2)]
+
+
+class _Pending:
+    """Iterations of ``"gd"`` whose scalars (each a 0-d array on the
+    device) are not read back yet: ``add`` one, ``read`` all their values in
+    one transfer, as rows of floats. ``iterates`` are their ``(w, b)``,
+    ``best`` the one that met ``tol``, once found."""
+
+    def __init__(self, xp, device):
+        self.xp, self.device = xp, device
+        self.scalars: list = []
+        self.iterates: list = []
+        self.best = None
+
+    def add(self, scalars, iterate) -> None:
+        self.scalars.append(scalars)
+        self.iterates.append(iterate)
+
+    def read(self) -> list[tuple[float, ...]]:
+        xp, device = self.xp, self.device
+        rows = [
+            xp.stack([xp.asarray(v, device=device) for v in row])
+            for row in self.scalars
+        ]
+        self.scalars = []
+        values = to_numpy(xp.stack(rows))  # one transfer
+        return [tuple(float(v) for v in row) for row in values]
 
 
 SOLVERS = {"gd": gd, "nesterov": nesterov, "bb": bb, "sgd": sgd}

@@ -98,6 +98,11 @@ def namespace(*arrays):
     return array_api_compat.array_namespace(*kept)
 
 
+def is_array(a) -> bool:
+    """Whether ``a`` is an array of a library array-api-compat knows."""
+    return array_api_compat is not None and array_api_compat.is_array_api_obj(a)
+
+
 def is_numpy(xp) -> bool:
     """Whether ``xp`` is NumPy's namespace."""
     return xp is _NUMPY or getattr(xp, "__name__", "") == "numpy"
@@ -111,13 +116,78 @@ def device(array):
     return array_api_compat.device(array)
 
 
-def sum_of_squares(w) -> float:
+def sum_of_squares(w, *, to_float: bool = True) -> float:
     """``||w||^2``, in ``w``'s library; for NumPy without BLAS, whose threads
-    a dot product of 10 000 entries would start (and without a temporary)."""
+    a dot product of 10 000 entries would start (and without a temporary).
+    ``to_float=False`` leaves another library's a 0-d array on its device."""
     if type(w) is np.ndarray:
         v = w.ravel()
         return float(np.einsum("i,i->", v, v))
     xp = namespace(w)
     if is_numpy(xp):
         return float(np.einsum("i,i->", np.ravel(w), np.ravel(w)))
-    return float(xp.sum(w * w))
+    total = xp.sum(w * w)
+    return float(total) if to_float else total
+
+
+# The estimator layer follows scikit-learn's Array API dispatch
+# (``sklearn.set_config(array_api_dispatch=True)``) through its own helpers;
+# the fallbacks serve scikit-learn versions that lack one (they only run
+# where dispatch is on, which needs array-api-compat).
+try:
+    from sklearn.utils._array_api import move_to
+except ImportError:  # scikit-learn < 1.8
+
+    def move_to(*arrays, xp, device):
+        """``arrays`` in namespace ``xp`` on ``device`` (``None`` as is)."""
+        from sklearn.utils._array_api import _convert_to_numpy
+
+        moved = [
+            None
+            if a is None
+            else xp.asarray(_convert_to_numpy(a, namespace(a)), device=device)
+            for a in arrays
+        ]
+        return moved[0] if len(moved) == 1 else tuple(moved)
+
+
+try:
+    from sklearn.utils._array_api import check_same_namespace
+except ImportError:  # scikit-learn < 1.9: no check
+
+    def check_same_namespace(X, estimator, *, attribute, method):
+        """scikit-learn >= 1.9 refuses arrays of another namespace or device
+        than fit's; older versions do not check."""
+
+
+def dispatched(*arrays):
+    """The namespace and device of ``arrays`` under scikit-learn's Array API
+    dispatch, and whether they are another library's than NumPy's.
+
+    With dispatch off (scikit-learn's default) or for NumPy arrays, SciPy
+    sparse matrices and array-likes: NumPy's namespace, and ``False``: the
+    estimators then convert their input to NumPy and take the compiled twin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd_logreg._xp import dispatched
+    >>> xp, device, other = dispatched(np.ones(2))
+    >>> is_numpy(xp), other
+    (True, False)
+    """
+    from sklearn.utils._array_api import get_namespace_and_device
+
+    xp, _, dev = get_namespace_and_device(*arrays)
+    return xp, dev, not is_numpy(xp)
+
+
+def to_numpy(a):
+    """``a`` as a NumPy array on the host (one transfer for a device's
+    array); NumPy arrays, sparse matrices, ``None`` and array-likes as they
+    are."""
+    if a is None or isinstance(a, np.ndarray) or sp.issparse(a):
+        return a
+    if array_api_compat is None or not array_api_compat.is_array_api_obj(a):
+        return a
+    return move_to(a, xp=np, device="cpu")

@@ -61,3 +61,15 @@ def digits():
     """The first 360 8x8 digit images (pixels 0..16) and their labels."""
     digits = load_digits()
     return digits.images[:360], digits.target[:360]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(items):
+    """scikit-learn's Array API checks of the default ``"gd"`` (2000
+    iterations that do not meet ``tol`` on the checks' 30 samples, about
+    2 s each on array-api-strict and torch) run in the slow step; the
+    other solvers' and ``ImageFlattener``'s stay in the main suite, with
+    ``test_array_api.py``, which fits ``"gd"`` on both libraries."""
+    for item in items:
+        if "GDLogisticRegression()-check_array_api" in item.nodeid:
+            item.add_marker(pytest.mark.slow)

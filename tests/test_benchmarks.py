@@ -5,6 +5,7 @@ test machine is shared and its timings are noise.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,43 @@ def test_bench_dask_tiny_runs_and_reports_everything(tmp_path):
     # Measured per extra iteration (the setup cancels), the median of three.
     assert report["worker_transfer_bytes_per_iteration"] < report["x_bytes"] / 100
     assert 0 <= report["worker_transfer_bytes_per_fit_setup"] < report["x_bytes"]
+
+
+def test_bench_gpu_tiny_runs_on_the_cpu_and_reports_everything(tmp_path):
+    pytest.importorskip("torch")
+    bench = BENCH.parent / "bench_gpu.py"
+    out = tmp_path / "gpu.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(bench),
+            "--device",
+            "cpu",
+            "--size",
+            "tiny",
+            "--repeats",
+            "1",
+            "--threads",
+            "1",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        # this checkout's package, even where another one is installed
+        env={**os.environ, "PYTHONPATH": str(BENCH.parents[1])},
+    )
+    assert run.returncode == 0, run.stderr
+    for row in ["one read of X", "gd s/iter", "nesterov to f*", "sklearn lbfgs"]:
+        assert row in run.stdout
+    assert "numpy compiled" in run.stdout and "read-backs" in run.stdout
+    report = json.loads(out.read_text())
+    for key in ("one_read_s", "nesterov_to_target_s", "lbfgs_s"):
+        assert np.isfinite(report[key]) and report[key] > 0
+    # a difference of two fits' times: on a busy machine, noise may win
+    assert np.isfinite(report["gd_s_per_iteration"])
+    assert report["device"] == "cpu" and report["dtype"] == "float32"
+    assert report["nesterov_gap"] <= 1e-4  # it reached f*(1 + 1e-4)
+    # The stopping test and divergence check: one read-back per 10 iterations.
+    assert report["read_backs_per_iteration"] <= 0.2
