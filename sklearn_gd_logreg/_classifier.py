@@ -18,6 +18,7 @@ from sklearn_gd_logreg._fitting import (
     fill_older_layout,
     fit_method,
     fitting,
+    keep_iterate,
     shuffler,
     start,
     step_size,
@@ -110,6 +111,15 @@ class GDLogisticRegression(
         epochs; ``"constant"``.
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
+    average : bool or int, default=False
+        ``"sgd"`` and ``partial_fit``: ``coef_`` and ``intercept_`` are the
+        mean of the iterates after each mini-batch (Polyak-Ruppert
+        averaging), which is much less noisy than the last iterate and
+        converges with a constant step. ``True`` averages every iterate; an
+        int ``a > 1`` starts once ``a`` samples have been seen (as
+        ``SGDClassifier``), counting across ``partial_fit`` calls. The
+        training loss in ``loss_curve_`` is still that of the iterates;
+        ``early_stopping`` validates the average.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified), measure
         its log-loss at every iteration, keep the weights where it was
@@ -219,6 +229,7 @@ class GDLogisticRegression(
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"adaptive", "invscaling", "constant"})],
         "power_t": [Interval(Real, 0, None, closed="left")],
+        "average": ["boolean", Interval(Integral, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -241,6 +252,7 @@ class GDLogisticRegression(
         batch_size: int = 32,
         learning_rate_schedule: str = "adaptive",
         power_t: float = 0.5,
+        average: bool | int = False,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
@@ -260,6 +272,7 @@ class GDLogisticRegression(
         self.batch_size = batch_size
         self.learning_rate_schedule = learning_rate_schedule
         self.power_t = power_t
+        self.average = average
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -354,10 +367,10 @@ class GDLogisticRegression(
                 self.fit_intercept,
             )
         hooks.begin_fit(self, X, y, classes, sample_weight)
-        w, b = start(self, X, len(classes), first)
+        solver = "sgd" if incremental else self.solver
+        w, b, averaged = start(self, X, len(classes), first, sgd=solver == "sgd")
         learning_rate = step_size(self, problem, first, incremental)
         random_state = shuffler(self, first, incremental)
-        solver = "sgd" if incremental else self.solver
         options = {
             "learning_rate": learning_rate,
             "max_iter": 1 if incremental else self.max_iter,
@@ -378,6 +391,8 @@ class GDLogisticRegression(
                 power_t=self.power_t,
                 random_state=random_state,
                 epochs_seen=0.0 if first else self.t_,
+                average=int(self.average),
+                averaged=averaged,
             )
         try:
             result = SOLVERS[solver](problem, w, b, monitor=hooks.monitor, **options)
@@ -401,6 +416,7 @@ class GDLogisticRegression(
             else None
         )
         self.t_ = result.epochs_seen
+        keep_iterate(self, result)
         hooks.end_fit(self)
 
     def __setstate__(self, state):

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
+from sklearn_gd_logreg._sgd_epochs import Iterate
 from sklearn_gd_logreg._step_size import auto_learning_rate
 
 
@@ -96,9 +97,11 @@ def _forget(key: int) -> None:
         _LOCKS.pop(key, None)
 
 
-def start(estimator, X, n_classes, first):
+def start(estimator, X, n_classes, first, sgd=False):
     """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from
-    (which must have as many features as ``X``)."""
+    (which must have as many features as ``X``); for ``sgd`` (an
+    :class:`~sklearn_gd_logreg._sgd_epochs.Iterate`, or None), the last
+    iterate and the running average of the fit before."""
     n_outputs = 1 if n_classes == 2 else n_classes
     if not first and X.shape[1] != estimator.coef_.shape[1]:
         raise ValueError(
@@ -108,10 +111,43 @@ def start(estimator, X, n_classes, first):
         )
     if first:
         w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
-        return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
-    w = np.ascontiguousarray(estimator.coef_.T, dtype=X.dtype)
-    b = estimator.intercept_.astype(X.dtype)
-    return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
+        return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype)), None
+    w, b = _core_layout(estimator.coef_, estimator.intercept_, X.dtype)
+    averaged = None
+    if sgd and getattr(estimator, "_n_averaged", 0.0):  # coef_ is the average
+        averaged = Iterate(w, b, 0.0, 0, estimator._samples_seen)
+        averaged.n_averaged, averaged.average_w, averaged.average_b = (
+            estimator._n_averaged,
+            w,
+            b,
+        )
+        w, b = _core_layout(*estimator._iterate, X.dtype)
+    elif sgd:
+        averaged = Iterate(w, b, 0.0, 0, getattr(estimator, "_samples_seen", 0.0))
+    return w, b, averaged
+
+
+def _core_layout(coef, intercept, dtype):
+    """``w, b`` in the core's layout from ``coef_`` and ``intercept_``."""
+    w = np.ascontiguousarray(coef.T, dtype=dtype)
+    b = intercept.astype(dtype)
+    return w, (float(b[0]) if len(b) == 1 else b[:, np.newaxis])
+
+
+def keep_iterate(estimator, result) -> None:
+    """Keep what a later ``partial_fit`` or warm start of ``"sgd"`` continues
+    from: the samples seen, and with averaging (``coef_`` is then the
+    average) the number of iterates averaged and the last iterate."""
+    it = result.iterate
+    estimator._samples_seen = 0.0 if it is None else it.samples_seen
+    estimator._n_averaged = 0.0 if it is None else it.n_averaged
+    estimator._iterate = None
+    if it is not None and it.n_averaged:
+        dtype = estimator.coef_.dtype
+        estimator._iterate = (
+            np.ascontiguousarray(it.w.T, dtype=dtype),
+            np.asarray(it.b, dtype=dtype).reshape(-1),
+        )
 
 
 def step_size(estimator, problem, first, incremental):
@@ -207,8 +243,8 @@ def _user_level() -> int:
 
 def fill_older_layout(estimator):
     """Pickles of 0.1 lack what ``partial_fit`` and warm starts need: the
-    epochs seen (those of ``"sgd"``), the step of the first fit and the
-    stream of shuffles."""
+    epochs seen (those of ``"sgd"``), the step of the first fit, the
+    stream of shuffles, and the samples seen and average of ``"sgd"``."""
     state = vars(estimator)
     fixed = estimator.learning_rate != "auto"
     step = float(estimator.learning_rate) if fixed else estimator.learning_rate_
@@ -217,3 +253,6 @@ def fill_older_layout(estimator):
         "t_", float(estimator.n_iter_) if estimator.solver == "sgd" else 0.0
     )
     state.setdefault("_shuffler", check_random_state(estimator.random_state))
+    state.setdefault("_samples_seen", 0.0)
+    state.setdefault("_n_averaged", 0.0)
+    state.setdefault("_iterate", None)
