@@ -22,6 +22,7 @@ from sklearn_gd_logreg._fitting import (
     shuffler,
     start,
     step_size,
+    step_weight,
     warn_not_converged,
 )
 from sklearn_gd_logreg._inputs import (
@@ -317,7 +318,9 @@ class GDLogisticRegression(
 
         For data that arrive in chunks or do not fit in memory. The step
         follows ``learning_rate_schedule`` across calls (``t_`` counts the
-        epochs seen); ``"auto"`` is estimated on the first chunk.
+        epochs seen); ``"auto"`` is ``1 / L`` for the mean of the chunks'
+        ``L`` so far (each estimated as for ``fit``), weighted by their sums
+        of sample weights, so that no one chunk sets it.
 
         Parameters
         ----------
@@ -370,6 +373,7 @@ class GDLogisticRegression(
         solver = "sgd" if incremental else self.solver
         w, b, averaged = start(self, X, len(classes), first, sgd=solver == "sgd")
         learning_rate = step_size(self, problem, first, incremental)
+        weight_seen = step_weight(self, problem, first, incremental)
         random_state = shuffler(self, first, incremental)
         options = {
             "learning_rate": learning_rate,
@@ -405,6 +409,7 @@ class GDLogisticRegression(
         previous = list(self.loss_curve_) if incremental and not first else []
         self.classes_ = classes
         self._shuffler, self._base_learning_rate = random_state, learning_rate
+        self._step_weight = weight_seen
         self.coef_ = np.ascontiguousarray(result.w.T, dtype=X.dtype)
         self.intercept_ = np.asarray(result.b, dtype=X.dtype).reshape(-1)
         self.learning_rate_ = result.learning_rate
