@@ -52,6 +52,16 @@ class Iterate:
             return self.average_w, self.average_b
         return self.w, self.b
 
+    def restart_average(self) -> None:
+        """A new stage of the step (``"adaptive"`` divided it): the iterates
+        go on from the average, and a new average starts. Averaging over
+        the stages together would keep the early, long steps' iterates, and
+        a constant step's average has a bias of the order of the step: each
+        stage's average is the best point of that stage."""
+        if self.n_averaged:
+            self.w, self.b = self.average_w, self.average_b
+            self.n_averaged = 0.0
+
     def step_done(self, rows: int) -> None:
         """Count a batch of ``rows`` and average its iterate when due."""
         self.samples_seen += rows

@@ -293,7 +293,8 @@ def sgd(
 
     With ``average > 0``, the model returned (and validated) is the mean of
     the iterates after each batch, from the one that brings the samples seen
-    to ``average`` on (Polyak-Ruppert averaging); ``averaged`` continues an
+    to ``average`` on (Polyak-Ruppert averaging), restarted from the average
+    at each new stage of ``"adaptive"``; ``averaged`` continues an
     earlier run's (an :class:`~sklearn_gd_logreg._sgd_epochs.Iterate`,
     whose ``w, b`` are then ignored for those given). ``result.iterate``
     holds the last iterate and the average, to continue from.
@@ -362,6 +363,7 @@ def sgd(
                     converged = True
                     break
                 shrink, stall.count = shrink / 5.0, 0
+                it.restart_average()
     stall = None if validation is None else stall
     result = _finish(*it.params(), curve, converged, learning_rate, stall, stopped)
     result.epochs_seen, result.iterate = it.epochs_seen, it
