@@ -97,12 +97,11 @@ class GDLogisticRegression(
         fewer iterations. ``"sgd"``: mini-batch stochastic gradient descent
         over shuffled batches.
     batch_size : int, default=32
-        Samples per mini-batch of ``"sgd"`` and ``partial_fit``. An update
-        has a fixed NumPy cost of about 20 µs: measured with 64 to 200
-        features, a batch of 32 rows costs the same as a batch of 1 (30 times
-        less per sample), while an epoch still makes ``n_samples / 32``
-        updates; from about 1000 features on, reading the batch dominates and
-        the size changes little per sample.
+        Samples per mini-batch of ``"sgd"`` and ``partial_fit``, whose
+        gradient is their weighted mean. The epoch runs compiled, at a cost
+        per row that hardly depends on the batch size: smaller batches make
+        more, noisier steps per epoch (``1`` is ``SGDClassifier``'s, and
+        with ``average=True`` the fastest to stream; see ``average``).
     learning_rate_schedule : {"adaptive", "invscaling", "constant"}, \
             default="adaptive"
         Step of ``"sgd"`` and ``partial_fit``. ``"adaptive"``: constant while
@@ -113,14 +112,15 @@ class GDLogisticRegression(
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     average : bool or int, default=False
-        ``"sgd"`` and ``partial_fit``: ``coef_`` and ``intercept_`` are the
-        mean of the iterates after each mini-batch (Polyak-Ruppert
-        averaging), which is much less noisy than the last iterate and
-        converges with a constant step. ``True`` averages every iterate; an
-        int ``a > 1`` starts once ``a`` samples have been seen (as
-        ``SGDClassifier``), counting across ``partial_fit`` calls. The
-        training loss in ``loss_curve_`` is still that of the iterates;
-        ``early_stopping`` validates the average.
+        ``"sgd"`` and ``partial_fit`` (the other solvers ignore it):
+        ``coef_`` and ``intercept_`` are the mean of the iterates after each
+        mini-batch (Polyak-Ruppert averaging), much less noisy than the last
+        iterate. ``True`` averages every iterate; an int ``a > 1`` starts
+        once ``a`` samples have been seen (as ``SGDClassifier``), counting
+        across ``partial_fit`` calls. With the ``"adaptive"`` schedule, each
+        new step starts from the average and averages anew. The training
+        loss in ``loss_curve_`` is that of the iterates; ``early_stopping``
+        validates the average.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified), measure
         its log-loss at every iteration, keep the weights where it was

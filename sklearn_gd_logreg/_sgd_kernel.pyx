@@ -285,12 +285,10 @@ def sparse(
             for r in range(rows):  # scores at the batch's w
                 i = order[start + r]
                 _gather(&bt, Y, sw, K, r, i)
-                if K == 1:  # the common case, the sum in a register
+                if K == 1 and U == 0.0:  # the common case: no L1 pending
                     dot = 0.0
                     for p in range(indptr[i], indptr[i + 1]):
-                        j = indices[p]
-                        _catch_up(W, mark, U, j, 1)
-                        dot = dot + data[p] * W[j, 0]
+                        dot = dot + data[p] * W[indices[p], 0]
                     z[0] = dot
                 else:
                     for k in range(K):

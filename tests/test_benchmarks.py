@@ -5,6 +5,7 @@ test machine is shared and its timings are noise.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,30 @@ def test_bench_dask_tiny_runs_and_reports_everything(tmp_path):
     # Measured per extra iteration (the setup cancels), the median of three.
     assert report["worker_transfer_bytes_per_iteration"] < report["x_bytes"] / 100
     assert 0 <= report["worker_transfer_bytes_per_fit_setup"] < report["x_bytes"]
+
+
+def test_bench_sgd_tiny_runs_and_reports_everything(tmp_path):
+    bench = BENCH.parent / "bench_sgd.py"
+    out = tmp_path / "sgd.json"
+    command = [sys.executable, str(bench), "--size", "tiny", "--repeats", "1"]
+    run = subprocess.run(
+        [*command, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        # this checkout's package, whatever an editable install points to
+        env={**os.environ, "PYTHONPATH": str(BENCH.parents[1])},
+    )
+    assert run.returncode == 0, run.stderr
+    for row in ["2 classes", "7 classes", "text-like", "average=True", "fit (", "f*"]:
+        assert row in run.stdout
+    report = json.loads(out.read_text())
+    assert len(report["epoch"]) == 3
+    for result in report["epoch"]:
+        for key in ("ours_s", "python_loop_s", "sgdclassifier_s", "ratio"):
+            assert np.isfinite(result[key]) and result[key] > 0
+    assert all(len(scores) == 5 for name, scores in report["streaming"].items()
+               if name != "fit")  # fmt: skip
+    assert {row["problem"] for row in report["averaging"]} and all(
+        set(row) == {"problem", "plain", "averaged"} for row in report["averaging"]
+    )
