@@ -115,12 +115,14 @@ def test_compiled_epoch_float32(rng, sparse):
     assert_same_model(compiled, reference, rtol=2e-4)
 
 
-def test_sparse_l2_shrink_rescales(rng):
+@pytest.mark.parametrize("learning_rate", [0.5, 0.6])
+def test_sparse_l2_shrink_rescales(rng, learning_rate):
     """A step times alpha near 1 shrinks the scale of the lazy weights
-    under 1e-9 within a few batches: they are then rescaled, exactly."""
+    under 1e-9 within a few batches: they are then rescaled, exactly; past 1
+    (0.6 x 1.9) the scale changes sign at every step."""
     problem = make_problem(rng, True, 1, Penalty(0.001, 1.9))
-    compiled = run(problem, True, learning_rate=0.5, batch_size=3)
-    reference = run(problem, False, learning_rate=0.5, batch_size=3)
+    compiled = run(problem, True, learning_rate=learning_rate, batch_size=3)
+    reference = run(problem, False, learning_rate=learning_rate, batch_size=3)
     assert_same_model(compiled, reference)
 
 
