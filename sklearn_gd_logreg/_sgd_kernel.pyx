@@ -20,8 +20,10 @@ only (rescaled into ``v`` when it falls under 1e-9), and the L1 proximal
 steps are summed in ``U`` (in units of ``v``), a feature catching up on
 what it missed, ``U - mark[j]``, when a batch touches it. Unlike
 ``_plain_sgd``'s clipped cumulative penalty this is the exact proximal
-step: soft-thresholds compose, ``S_a(S_b(v)) = S_{a+b}(v)``. With averaging,
-sparse batches catch every feature up (the average needs every weight).
+step: soft-thresholds compose, ``S_a(S_b(v)) = S_{a+b}(v)``. The average
+is lazy too without L1: a feature's iterates between two changes are
+``scale_t v_j``, whose sum is ``v_j`` times the sum of the scales. With L1
+and averaging, sparse batches catch every feature up.
 """
 
 from libc.math cimport fabs, isfinite, pow
@@ -250,6 +252,29 @@ cdef inline void _settle(double[:, ::1] V, double *mark, double *U,
     U[0], scale[0] = 0.0, 1.0
 
 
+cdef inline void _sum_up(double[:, ::1] V, double[:, ::1] A, double *amark,
+                         double S, intp j, intp K) noexcept nogil:
+    """Feature ``j``'s averaged iterates since it last changed, added to
+    the sums ``A``: it was ``scale_t v_j`` at each, so they sum to ``v_j``
+    times the scales' sum since then, ``S - amark[j]``."""
+    cdef double t = S - amark[j]
+    cdef intp k
+    if t != 0.0:
+        for k in range(K):
+            A[j, k] += t * V[j, k]
+        amark[j] = S
+
+
+cdef void _sum_all(double[:, ::1] V, double[:, ::1] A, double *amark,
+                   double *S) noexcept nogil:
+    """Every feature's sum up to date; the scales' sum restarts at 0."""
+    cdef intp j
+    for j in range(V.shape[0]):
+        _sum_up(V, A, amark, S[0], j, V.shape[1])
+        amark[j] = 0.0
+    S[0] = 0.0
+
+
 def sparse(
     const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
     const floating[:, ::1] Y, const double[::1] sw,
@@ -257,16 +282,21 @@ def sparse(
     double[:, ::1] AW, double[::1] AB, double[::1] state, const double[::1] params,
 ):
     """:func:`dense` for CSR rows (``n = len(W)`` columns), the weights kept
-    lazy within the epoch (``W`` holds them all at its end). False if an
-    index was out of range (the model is then meaningless)."""
+    lazy within the epoch (``W`` holds them all at its end). Without L1 the
+    average is lazy too (as ``_plain_sgd``'s): ``AW`` holds the iterates'
+    sums within the epoch, each feature's brought up to date when it
+    changes. False if an index was out of range (the model is then
+    meaningless)."""
     cdef intp m = indptr.shape[0] - 1, n = W.shape[0], K = W.shape[1]
     cdef intp nnz = data.shape[0], start, rows, r, i, j, k, p, batch
     cdef double eta, c, d, factor, scale = 1.0, U = 0.0, l2 = params[L2], mu
-    cdef double dot
+    cdef double dot, S = 0.0  # the scales' sum over the averaged steps
     cdef bint bad = False
+    cdef bint lazy = params[AVERAGE] != 0.0 and params[L1] == 0.0
     cdef Batch bt = _batch(batch_size, K)
-    cdef double *mark = <double *> calloc(n + K, sizeof(double))
-    cdef double *z = mark + n  # one row's K scores
+    cdef double *mark = <double *> calloc(2 * n + K, sizeof(double))
+    cdef double *amark = mark + n  # S when each feature's sum was last added
+    cdef double *z = mark + 2 * n  # one row's K scores
     if bt.z == NULL or mark == NULL:
         free(bt.z)
         free(mark)
@@ -278,6 +308,10 @@ def sparse(
         for p in range(0 if bad else indptr[m]):
             if not 0 <= indices[p] < n:
                 bad = True
+        if lazy:  # the mean so far, as a sum
+            for j in range(n):
+                for k in range(K):
+                    AW[j, k] *= state[N_AVERAGED]
         for batch in range(0 if bad else (m + batch_size - 1) // batch_size):
             start = batch * batch_size
             rows = min(batch_size, m - start)
@@ -308,6 +342,8 @@ def sparse(
                 break
             factor = 1.0 - eta * l2
             if fabs(scale * factor) < 1e-9:  # as _plain_sgd: v takes the scale
+                if lazy:
+                    _sum_all(W, AW, amark, &S)
                 _settle(W, mark, &U, &scale, factor)
             else:
                 scale *= factor
@@ -318,6 +354,8 @@ def sparse(
                     for k in range(K):
                         d = c * _dz(&bt, K, r, k)
                         for p in range(indptr[i], indptr[i + 1]):
+                            if lazy:  # its sum, before it changes
+                                _sum_up(W, AW, amark, S, indices[p], K)
                             W[indices[p], k] -= d * data[p]
             if params[L1] != 0.0:  # this step's threshold, applied to the batch
                 U += eta * params[L1] / fabs(scale)
@@ -327,12 +365,21 @@ def sparse(
                         _catch_up(W, mark, U, indices[p], K)
             if _averaging(state, params, rows):
                 mu = 1.0 / state[N_AVERAGED]
-                for j in range(n):
-                    _catch_up(W, mark, U, j, K)
-                    for k in range(K):
-                        AW[j, k] += (scale * W[j, k] - AW[j, k]) * mu
+                if lazy:  # every w_j is scale * v_j after this step
+                    S += scale
+                else:
+                    for j in range(n):
+                        _catch_up(W, mark, U, j, K)
+                        for k in range(K):
+                            AW[j, k] += (scale * W[j, k] - AW[j, k]) * mu
                 for k in range(K):
                     AB[k] += (b[k] - AB[k]) * mu
+        if lazy:  # the sums, then the mean
+            _sum_all(W, AW, amark, &S)
+            mu = 1.0 / state[N_AVERAGED] if state[N_AVERAGED] else 0.0
+            for j in range(n):
+                for k in range(K):
+                    AW[j, k] *= mu
         _settle(W, mark, &U, &scale, 1.0)
     free(bt.z)
     free(mark)

@@ -115,14 +115,17 @@ def test_compiled_epoch_float32(rng, sparse):
     assert_same_model(compiled, reference, rtol=2e-4)
 
 
+@pytest.mark.parametrize("l1", [0.001, 0.0])
 @pytest.mark.parametrize("learning_rate", [0.5, 0.6])
-def test_sparse_l2_shrink_rescales(rng, learning_rate):
+def test_sparse_l2_shrink_rescales(rng, learning_rate, l1):
     """A step times alpha near 1 shrinks the scale of the lazy weights
-    under 1e-9 within a few batches: they are then rescaled, exactly; past 1
-    (0.6 x 1.9) the scale changes sign at every step."""
-    problem = make_problem(rng, True, 1, Penalty(0.001, 1.9))
-    compiled = run(problem, True, learning_rate=learning_rate, batch_size=3)
-    reference = run(problem, False, learning_rate=learning_rate, batch_size=3)
+    under 1e-9 within a few batches: they are then rescaled, exactly, and
+    so is the lazy average (without L1); past 1 (0.6 x 1.9) the scale
+    changes sign at every step."""
+    problem = make_problem(rng, True, 1, Penalty(l1, 1.9))
+    options = {"learning_rate": learning_rate, "batch_size": 3, "average": 1}
+    compiled = run(problem, True, **options)
+    reference = run(problem, False, **options)
     assert_same_model(compiled, reference)
 
 
