@@ -12,7 +12,8 @@ Three tables, on data made from fixed seeds (nothing downloaded):
    learning_rate="constant", eta0=...).fit``, interleaved,
    on dense rows (covtype-like, 320 000 x 54, two and seven classes) and
    sparse text-like rows (50 000 x 50 000, Zipf word frequencies, rows
-   L2-normalised); with the ratios ``ours / SGDClassifier``.
+   L2-normalised), the first and last also with ``average=True`` (both);
+   with the ratios ``ours / SGDClassifier``.
 2. **streaming**: ``load_digits`` (raw pixels, a stratified quarter held
    out), fed to ``partial_fit`` in chunks of 100 rows for 5 epochs; the
    held-out accuracy after each epoch, next to ``fit`` on all the
@@ -92,12 +93,16 @@ def epoch_table(size, repeats):
         ),
         (f"sparse {n_text} x {n_text}, text-like", *text_like(n_text, n_text), 0.5),
     ]
+    # and the first and last averaged (average=True for both)
+    cases += [(f"{name}, average=True", *rest) for name, *rest in cases[::2]]
     rows = []
     for name, X, y, eta in cases:
+        average = name.endswith("average=True")
         ours = GDLogisticRegression(
             learning_rate=eta,
             learning_rate_schedule="constant",
             alpha=ALPHA,
+            average=average,
             random_state=0,
         )
         theirs = SGDClassifier(
@@ -108,6 +113,7 @@ def epoch_table(size, repeats):
             learning_rate="constant",
             eta0=eta,
             random_state=0,
+            average=average,
         )
         times = {"ours": [], "sgdclassifier": []}
         for _ in range(repeats):  # interleaved: the same machine state

@@ -101,7 +101,7 @@ def test_bench_sgd_tiny_runs_and_reports_everything(tmp_path):
     for row in ["2 classes", "7 classes", "text-like", "average=True", "fit (", "f*"]:
         assert row in run.stdout
     report = json.loads(out.read_text())
-    assert len(report["epoch"]) == 3
+    assert len(report["epoch"]) == 5
     for result in report["epoch"]:
         for key in ("ours_s", "python_loop_s", "sgdclassifier_s", "ratio"):
             assert np.isfinite(result[key]) and result[key] > 0
