@@ -1,9 +1,10 @@
 """Build the compiled twin: Cython, with OpenMP threads.
 
 Everything else (metadata, dependencies, tool settings) is in pyproject.toml;
-this file only says how to compile ``sklearn_gd_logreg/_kernel.pyx``, which
-needs a C compiler with OpenMP (gcc on Linux), as scikit-learn's own build
-does. Without one the install stops, saying so (pip shows the message).
+this file only says how to compile ``sklearn_gd_logreg/_kernel.pyx`` (the
+gradient's sums) and ``_sgd_kernel.pyx`` (an epoch of ``"sgd"``), which need
+a C compiler with OpenMP (gcc on Linux), as scikit-learn's own build does.
+Without one the install stops, saying so (pip shows the message).
 """
 
 from Cython.Build import cythonize
@@ -35,12 +36,13 @@ setup(
     ext_modules=cythonize(
         [
             Extension(
-                "sklearn_gd_logreg._kernel",
-                ["sklearn_gd_logreg/_kernel.pyx"],
+                f"sklearn_gd_logreg.{name}",
+                [f"sklearn_gd_logreg/{name}.pyx"],
                 depends=["sklearn_gd_logreg/_kernel.h"],
                 extra_compile_args=["-O3", *OPENMP],
                 extra_link_args=OPENMP,
             )
+            for name in ["_kernel", "_sgd_kernel"]
         ],
         compiler_directives={"language_level": "3"},
     ),

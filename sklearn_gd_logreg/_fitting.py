@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import sys
 import threading
 import warnings
@@ -20,9 +21,10 @@ from sklearn.utils._array_api import _max_precision_float_dtype
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
+from sklearn_gd_logreg._sgd_epochs import Iterate
 from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
-from sklearn_gd_logreg._xp import dispatched, move_to
+from sklearn_gd_logreg._xp import device, dispatched, is_numpy, move_to, namespace
 
 
 def fit_method(method):
@@ -98,10 +100,12 @@ def _forget(key: int) -> None:
         _LOCKS.pop(key, None)
 
 
-def start(estimator, X, n_classes, first):
+def start(estimator, X, n_classes, first, sgd=False):
     """Zeros, or the fitted ``coef_`` and ``intercept_`` to continue from
     (which must have as many features as ``X``), in ``X``'s library, on its
-    device and in its dtype."""
+    device and in its dtype; for ``sgd`` (an
+    :class:`~sklearn_gd_logreg._sgd_epochs.Iterate`, or None), the last
+    iterate and the running average of the fit before."""
     n_outputs = 1 if n_classes == 2 else n_classes
     if not first and X.shape[1] != estimator.coef_.shape[1]:
         raise ValueError(
@@ -109,24 +113,66 @@ def start(estimator, X, n_classes, first):
             f"fitted model has {estimator.coef_.shape[1]}; set warm_start=False "
             "to fit from scratch."
         )
-    xp, dev, other = dispatched(X)
     if first:
         w, b = core.initialize_with_zeros(X.shape[1], n_outputs=n_outputs)
+        xp, dev, other = dispatched(X)
         if other:  # zeros put on X's device
             w = xp.asarray(w, dtype=X.dtype, device=dev)
-            return w, (
-                b if n_outputs == 1 else xp.asarray(b, dtype=X.dtype, device=dev)
-            )
-        return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype))
-    if other:  # the fitted model, moved to X's library and device if need be
-        coef, intercept = move_to(
-            estimator.coef_, estimator.intercept_, xp=xp, device=dev
+            b = b if n_outputs == 1 else xp.asarray(b, dtype=X.dtype, device=dev)
+            return w, b, None
+        return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype)), None
+    w, b = _core_layout(estimator.coef_, estimator.intercept_, X)
+    averaged = None
+    if sgd and getattr(estimator, "_n_averaged", 0.0):  # coef_ is the average
+        averaged = Iterate(w, b, 0.0, 0, estimator._samples_seen)
+        averaged.n_averaged, averaged.average_w, averaged.average_b = (
+            estimator._n_averaged,
+            w,
+            b,
         )
+        w, b = _core_layout(*estimator._iterate, X)
+    elif sgd:
+        averaged = Iterate(w, b, 0.0, 0, getattr(estimator, "_samples_seen", 0.0))
+    return w, b, averaged
+
+
+def _core_layout(coef, intercept, X):
+    """``w, b`` in the core's layout from ``coef_`` and ``intercept_``, in
+    ``X``'s library, on its device and in its dtype."""
+    xp, dev, other = dispatched(X)
+    if other:  # the fitted model, moved to X's library and device if need be
+        coef, intercept = move_to(coef, intercept, xp=xp, device=dev)
         w, b = xp.astype(coef.T, X.dtype), xp.astype(intercept, X.dtype)
-        return w, (float(b[0]) if n_outputs == 1 else b[:, None])
-    w = np.ascontiguousarray(estimator.coef_.T, dtype=X.dtype)
-    b = estimator.intercept_.astype(X.dtype)
-    return w, (float(b[0]) if n_outputs == 1 else b[:, np.newaxis])
+        return w, (float(b[0]) if b.shape[0] == 1 else b[:, None])
+    w = np.ascontiguousarray(coef.T, dtype=X.dtype)
+    b = intercept.astype(X.dtype)
+    return w, (float(b[0]) if len(b) == 1 else b[:, np.newaxis])
+
+
+def keep_iterate(estimator, result) -> None:
+    """Keep what a later ``partial_fit`` or warm start of ``"sgd"`` continues
+    from: the samples seen, and with averaging (``coef_`` is then the
+    average) the number of iterates averaged and the last iterate (in
+    ``coef_``'s library and on its device)."""
+    it = result.iterate
+    estimator._samples_seen = 0.0 if it is None else it.samples_seen
+    estimator._n_averaged = 0.0 if it is None else it.n_averaged
+    estimator._iterate = None
+    if it is not None and it.n_averaged:
+        dtype = estimator.coef_.dtype
+        xp = namespace(it.w)
+        if is_numpy(xp):
+            estimator._iterate = (
+                np.ascontiguousarray(it.w.T, dtype=dtype),
+                np.asarray(it.b, dtype=dtype).reshape(-1),
+            )
+        else:
+            dev = device(estimator.coef_)
+            b = xp.asarray(it.b, dtype=dtype, device=dev)
+            estimator._iterate = (
+                xp.asarray(it.w.T, dtype=dtype, device=dev, copy=True),
+                xp.reshape(b, (-1,)),
+            )
 
 
 def fitted_on_device(estimator, xp, device, dtype, y, classes, result) -> None:
@@ -156,20 +202,38 @@ def curves_on_device(xp, device, curve, scores):
 
 
 def step_size(estimator, problem, first, incremental):
-    """The fixed ``learning_rate``, or the ``"auto"`` step for ``problem``
-    (for ``partial_fit``, the one of the first chunk)."""
+    """The fixed ``learning_rate``, or the ``"auto"`` step for ``problem``.
+
+    For ``partial_fit``, each chunk's ``1 / L`` is estimated, and the step
+    is ``1 / L`` for the mean of the chunks' ``L``, weighted by their sums
+    of weights (``_step_weight``): it does not hang on the first chunk, and
+    it bounds the curvature of all the data seen (the largest eigenvalue is
+    convex, so the chunks' mean bounds that of their union)."""
     if estimator.learning_rate != "auto":
         return float(estimator.learning_rate)
-    if incremental and not first:
-        return estimator._base_learning_rate
     with one_blas_thread():  # for the power iterations only
-        return auto_learning_rate(
+        step = auto_learning_rate(
             problem.X,
             sample_weight=problem.sample_weight,
             alpha=problem.penalty.l2,
             fit_intercept=problem.fit_intercept,
             n_outputs=problem.Y.shape[0],
         )
+    if not incremental or first:
+        return step
+    seen, weight = estimator._step_weight, problem.weight()
+    if not math.isfinite(seen):  # a pickle of 0.1: its first chunk's step
+        return estimator._base_learning_rate
+    return (seen + weight) / (seen / estimator._base_learning_rate + weight / step)
+
+
+def step_weight(estimator, problem, first, incremental) -> float:
+    """The weight behind the ``"auto"`` step after this fit (see
+    :func:`step_size`): the data's, plus that seen before for ``partial_fit``."""
+    weight = problem.weight()
+    if incremental and not first:
+        weight += estimator._step_weight
+    return weight
 
 
 def shuffler(estimator, first, incremental):
@@ -245,8 +309,8 @@ def _user_level() -> int:
 
 def fill_older_layout(estimator):
     """Pickles of 0.1 lack what ``partial_fit`` and warm starts need: the
-    epochs seen (those of ``"sgd"``), the step of the first fit and the
-    stream of shuffles."""
+    epochs seen (those of ``"sgd"``), the step of the first fit, the
+    stream of shuffles, and the samples seen and average of ``"sgd"``."""
     state = vars(estimator)
     fixed = estimator.learning_rate != "auto"
     step = float(estimator.learning_rate) if fixed else estimator.learning_rate_
@@ -255,3 +319,7 @@ def fill_older_layout(estimator):
         "t_", float(estimator.n_iter_) if estimator.solver == "sgd" else 0.0
     )
     state.setdefault("_shuffler", check_random_state(estimator.random_state))
+    state.setdefault("_samples_seen", 0.0)
+    state.setdefault("_n_averaged", 0.0)
+    state.setdefault("_iterate", None)
+    state.setdefault("_step_weight", math.inf)  # keeps its first chunk's step

@@ -12,7 +12,9 @@ f(w, b) + penalty.nonsmooth(w)``, from ``w, b``, and returns a
 - ``"bb"``: proximal gradient descent with Barzilai-Borwein steps and a
   nonmonotone line search (SpaRSA). Unit: one accepted step.
 - ``"sgd"``: proximal mini-batch stochastic gradient descent over shuffled
-  batches, with a decaying step. Unit: one epoch (one pass over the data).
+  batches, with a decaying step and optional averaging; its epochs
+  (:mod:`._sgd_epochs`) run compiled. Unit: one epoch (one pass over the
+  data).
 
 A ``monitor`` (``None``: no call) has ``begin(name, w, b, n_subtasks=0)`` and
 ``end(w, b, cost, step, grads=None, data=None) -> bool``, called around each
@@ -31,6 +33,12 @@ import numpy as np
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._divergence import check_finite, check_l2_step, diverged
 from sklearn_gd_logreg._problem import Problem
+from sklearn_gd_logreg._sgd_epochs import (
+    Iterate,
+    compiled_epoch,
+    compiles,
+    python_epoch,
+)
 from sklearn_gd_logreg._xp import device, is_numpy, namespace, to_numpy
 
 SETTLE_EVERY = 10  # "gd" on another library's arrays: iterations per read-back
@@ -55,6 +63,7 @@ class Result:
     validation_scores: list[float] = field(default_factory=list)
     stopped: bool = False  # by the monitor
     optimality: float = math.nan  # at the returned iterate, where measured
+    iterate: Iterate | None = None  # "sgd": where it is, to continue from
 
 
 def gd(
@@ -410,6 +419,8 @@ def sgd(
     random_state,
     n_iter_no_change,
     epochs_seen=0.0,
+    average: int = 0,
+    averaged: Iterate | None = None,
     validation: Problem | None = None,
     monitor=None,
 ) -> Result:
@@ -428,6 +439,19 @@ def sgd(
     for ``n_iter_no_change`` epochs; training then stops (for
     ``"adaptive"``, once the step is a millionth of ``learning_rate``). With
     ``validation`` the best weights seen are returned.
+
+    With ``average > 0``, the model returned (and validated) is the mean of
+    the iterates after each batch, from the one that brings the samples seen
+    to ``average`` on (Polyak-Ruppert averaging), restarted from the average
+    at each new stage of ``"adaptive"``; ``averaged`` continues an
+    earlier run's (an :class:`~sklearn_gd_logreg._sgd_epochs.Iterate`,
+    whose ``w, b`` are then ignored for those given). ``result.iterate``
+    holds the last iterate and the average, to continue from.
+
+    An epoch runs compiled (:func:`~sklearn_gd_logreg._sgd_epochs.compiled_epoch`)
+    unless a ``monitor`` wants a call around each batch or the data are not
+    rows that the twin reads; the Python loop
+    (:func:`~sklearn_gd_logreg._sgd_epochs.python_epoch`) gives the same model.
     """
     penalty, m = problem.penalty, problem.n_samples
     n_batches = math.ceil(m / batch_size)
@@ -442,58 +466,56 @@ def sgd(
         patience=n_iter_no_change,
         epochs_seen=epochs_seen,
     )
-    start = math.inf if validation is None else validation.value(w, b)
-    stall = _Stall(tol, n_iter_no_change, (w, b), start)
+    it = Iterate(w, b, epochs_seen, average)
+    if averaged is not None:
+        it.samples_seen, it.n_averaged = averaged.samples_seen, averaged.n_averaged
+        it.average_w, it.average_b = averaged.average_w, averaged.average_b
+    start = math.inf if validation is None else validation.value(*it.params())
+    stall = _Stall(tol, n_iter_no_change, it.params(), start)
     shrink, converged, stopped = 1.0, False, False
+    run = compiled_epoch if compiles(problem, w, monitor) else python_epoch
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(max_iter):
             if monitor is not None:
-                monitor.begin("epoch", w, b, n_batches)
-            total, weight = 0.0, 0.0
-            for batch in problem.batches(batch_size, random_state):
-                if monitor is not None:
-                    monitor.begin("batch", w, b)
-                batch_weight = batch.weight()
-                eta = learning_rate * shrink
-                if schedule == "invscaling":  # a power that underflows, never
-                    eta = eta * (1.0 + epochs_seen) ** -power_t  # overflows
-                epochs_seen += 1.0 / n_batches
-                dw, f = penalty.l2 * w, math.nan
-                if batch_weight > 0.0:  # else only the penalty's step
-                    f, grads = batch.loss_and_grad(w, b)
-                    check_finite(f, learning_rate, epoch)
-                    total += f * batch_weight
-                    weight += batch_weight
-                    scale = batch_weight / (batch.n_samples * mean_weight)
-                    dw = dw + scale * grads["dw"]
-                    b = b - eta * scale * grads["db"]
-                w = penalty.prox(w - eta * dw, eta)
-                if monitor is not None:  # db: the direction b stepped along
-                    db = scale * grads["db"] if batch_weight > 0.0 else 0.0
-                    if monitor.end(w, b, f, eta, {"dw": dw, "db": db}, batch):
-                        stopped = True  # the epoch ends with the batches done
-                        break
-            if weight > 0.0:
-                loss = total / weight + penalty.value(w)
+                monitor.begin("epoch", it.w, it.b, n_batches)
+            done = run(
+                problem,
+                it,
+                random_state,
+                batch_size=batch_size,
+                eta0=learning_rate * shrink,
+                invscaling=schedule == "invscaling",
+                power_t=power_t,
+                n_batches=n_batches,
+                mean_weight=mean_weight,
+                learning_rate=learning_rate,
+                epoch=epoch,
+                monitor=monitor,
+            )
+            if done.weight > 0.0:
+                loss = done.total / done.weight + penalty.value(it.w)
             else:  # stopped after batches of weight 0: the whole objective
-                loss = problem.value(w, b)
+                loss = problem.value(it.w, it.b)
             check_finite(loss, learning_rate, epoch)
             curve.append(loss)
             if verbose:
                 core.show_cost(epoch, loss)
-            if monitor is not None and monitor.end(w, b, loss, eta):
+            if monitor is not None and monitor.end(it.w, it.b, loss, done.eta):
+                done.stopped = True
+            if done.stopped:
                 stopped = True
-            if stopped:
                 break
-            current = loss if validation is None else validation.value(w, b)
-            if tol is not None and stall.update(current, (w, b)):
+            params = it.params()
+            current = loss if validation is None else validation.value(*params)
+            if tol is not None and stall.update(current, params):
                 if schedule != "adaptive" or shrink < 1e-6:
                     converged = True
                     break
                 shrink, stall.count = shrink / 5.0, 0
+                it.restart_average()
     stall = None if validation is None else stall
-    result = _finish(w, b, curve, converged, learning_rate, stall, stopped)
-    result.epochs_seen = epochs_seen
+    result = _finish(*it.params(), curve, converged, learning_rate, stall, stopped)
+    result.epochs_seen, result.iterate = it.epochs_seen, it
     return result
 
 

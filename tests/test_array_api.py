@@ -248,6 +248,7 @@ def test_gd_reads_the_device_once_every_few_iterations(torch_cpu, cancer):
         dict(early_stopping=True, random_state=0),
         dict(solver="nesterov", penalty="elasticnet", alpha=0.01),
         dict(solver="bb", penalty="l1", alpha=0.01),
+        dict(solver="sgd", average=True, random_state=0),
         dict(penalty="l1", alpha=0.01, fit_intercept=False),
         dict(class_weight="balanced", warm_start=True),
     ],
@@ -261,6 +262,22 @@ def test_options_give_numpys_model(torch_cpu, cancer, params):
         theirs = GDLogisticRegression(max_iter=60, **params)
         theirs.fit(*_on(xp, dev, X, y))
     assert theirs.n_iter_ == ours.n_iter_
+    assert_allclose(to_numpy(theirs.coef_), ours.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_averaged_partial_fit_continues_on_the_device(torch_cpu, cancer):
+    # The averaged "sgd" keeps its last iterate between calls: in coef_'s
+    # library and on its device, and the same model as NumPy's.
+    xp, dev = torch_cpu
+    X, y = cancer
+    params = dict(average=True, random_state=0)
+    ours, theirs = GDLogisticRegression(**params), GDLogisticRegression(**params)
+    for part in (slice(0, 300), slice(300, None)):
+        ours.partial_fit(X[part], y[part], classes=np.unique(y))
+        with config_context(array_api_dispatch=True):
+            Xp, yp = _on(xp, dev, X[part], y[part])
+            theirs.partial_fit(Xp, yp, classes=_on(xp, dev, np.unique(y)))
+    _assert_in(xp, dev, theirs._iterate[0])
     assert_allclose(to_numpy(theirs.coef_), ours.coef_, rtol=1e-9, atol=1e-12)
 
 

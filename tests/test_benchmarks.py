@@ -123,3 +123,30 @@ def test_bench_gpu_tiny_runs_on_the_cpu_and_reports_everything(tmp_path):
     assert report["nesterov_gap"] <= 1e-4  # it reached f*(1 + 1e-4)
     # The stopping test and divergence check: one read-back per 10 iterations.
     assert report["read_backs_per_iteration"] <= 0.2
+
+
+def test_bench_sgd_tiny_runs_and_reports_everything(tmp_path):
+    bench = BENCH.parent / "bench_sgd.py"
+    out = tmp_path / "sgd.json"
+    command = [sys.executable, str(bench), "--size", "tiny", "--repeats", "1"]
+    run = subprocess.run(
+        [*command, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        # this checkout's package, whatever an editable install points to
+        env={**os.environ, "PYTHONPATH": str(BENCH.parents[1])},
+    )
+    assert run.returncode == 0, run.stderr
+    for row in ["2 classes", "7 classes", "text-like", "average=True", "fit (", "f*"]:
+        assert row in run.stdout
+    report = json.loads(out.read_text())
+    assert len(report["epoch"]) == 5
+    for result in report["epoch"]:
+        for key in ("ours_s", "python_loop_s", "sgdclassifier_s", "ratio"):
+            assert np.isfinite(result[key]) and result[key] > 0
+    assert all(len(scores) == 5 for name, scores in report["streaming"].items()
+               if name != "fit")  # fmt: skip
+    assert {row["problem"] for row in report["averaging"]} and all(
+        set(row) == {"problem", "plain", "averaged"} for row in report["averaging"]
+    )

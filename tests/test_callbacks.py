@@ -97,8 +97,17 @@ def test_callbacks_change_nothing_in_the_fit(cancer, solver):
         callback.ScoringMonitor(scoring="accuracy"), IterationRecorder(params=True)
     )
     fit_quietly(watched, X, y)
-    assert_array_equal(watched.coef_, plain.coef_)
-    assert_array_equal(watched.loss_curve_, plain.loss_curve_)
+    same = _same_as(solver)
+    same(watched.coef_, plain.coef_)
+    same(watched.loss_curve_, plain.loss_curve_)
+
+
+def _same_as(solver):
+    """Equality, bit for bit; for "sgd" to rounding: with a callback its
+    epochs run the Python loop, which gives the compiled epoch's model."""
+    if solver == "sgd":
+        return lambda a, b: assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+    return assert_array_equal
 
 
 @pytest.mark.parametrize(
@@ -115,9 +124,10 @@ def test_a_callback_returning_true_stops_the_fit_there(cancer, solver, task):
     assert clf.n_iter_ == 7 and len(clf.loss_curve_) == 7
     # fitted with the iterate of the 7th iteration, as a fit of 7 iterations
     short = fit_quietly(GDLogisticRegression(max_iter=7, **params), X, y)
-    assert_array_equal(clf.coef_, short.coef_)
-    assert_array_equal(clf.intercept_, short.intercept_)
-    assert_array_equal(clf.loss_curve_, short.loss_curve_)
+    same = _same_as(solver)
+    same(clf.coef_, short.coef_)
+    same(clf.intercept_, short.intercept_)
+    same(clf.loss_curve_, short.loss_curve_)
     # the callback was given that estimator, ready to predict
     assert_array_equal(stop.fitted.coef_, clf.coef_)
     assert_array_equal(stop.fitted.predict(X), clf.predict(X))

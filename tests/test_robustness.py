@@ -137,6 +137,7 @@ EXTRA_PARAMS = {
         _options("learning_rate_schedule")
     ),
     "power_t": lambda: st.floats(0.0, 2.0),
+    "average": lambda: st.one_of(st.booleans(), st.integers(0, 50)),
     "early_stopping": st.booleans,
     "validation_fraction": lambda: st.floats(0.05, 0.95),
     "n_iter_no_change": lambda: st.integers(1, 5),
@@ -248,6 +249,7 @@ BAD_PARAMS = {
     "solver": st.sampled_from(["adam", "GD"]),
     "l1_ratio": st.floats(1.0, allow_infinity=False).filter(lambda v: v > 1.0),
     "batch_size": st.integers(max_value=0),
+    "average": st.one_of(st.integers(max_value=-1), st.just(1.5), st.just("yes")),
 }
 
 
