@@ -250,16 +250,10 @@ def nesterov(
                     (d_w, d_w),
                     (d_b, d_b),
                 )
-                if not np.isfinite(f_new + squared + curvature):  # overflow:
-                    step /= 65536  # a step far too long
-                elif curvature <= squared / (2 * step):
+                finite = np.isfinite(f_new + squared + curvature)
+                if finite and curvature <= squared / (2 * step):
                     break
-                elif curvature > 1024 * squared / (2 * step):  # far too long
-                    step = squared / (2 * curvature)
-                else:
-                    step /= 2
-                if step == 0.0:  # underflow: no step is short enough
-                    diverged(learning_rate, k, "the line search found no step")
+                step = _shorter(step, finite, squared, curvature, learning_rate, k)
             else:
                 diverged(learning_rate, k, "the line search found no step")
             F_new = f_new + penalty.nonsmooth(new_w)
@@ -366,18 +360,13 @@ def bb(
                     (r_w, r_w),
                     (r_b, r_b),
                 )
-                if not np.isfinite(F_new + squared + curvature):  # overflow:
-                    step /= 65536  # a step far too long
-                elif F_new <= highest - SIGMA * squared / (
-                    2 * step
-                ) or curvature <= squared / (2 * step):
+                finite = np.isfinite(F_new + squared + curvature)
+                if finite and (
+                    F_new <= highest - SIGMA * squared / (2 * step)
+                    or curvature <= squared / (2 * step)
+                ):
                     break
-                elif curvature > 1024 * squared / (2 * step):  # far too long
-                    step = squared / (2 * curvature)
-                else:
-                    step /= 2
-                if step == 0.0:  # underflow: no step is short enough
-                    diverged(learning_rate, k, "the line search found no step")
+                step = _shorter(step, finite, squared, curvature, learning_rate, k)
             else:
                 diverged(learning_rate, k, "the line search found no step")
             curve.append(F_new)
@@ -517,6 +506,22 @@ def sgd(
     result = _finish(*it.params(), curve, converged, learning_rate, stall, stopped)
     result.epochs_seen, result.iterate = it.epochs_seen, it
     return result
+
+
+def _shorter(step, finite, squared, curvature, learning_rate, k) -> float:
+    """The next trial of a line search after ``step`` was refused: divided
+    by 65536 when its objective overflowed (a step far too long), the one
+    the measured curvature allows when it failed the curvature test by more
+    than 1024 times, else half. Underflow to 0 reports divergence."""
+    if not finite:
+        step /= 65536
+    elif curvature > 1024 * squared / (2 * step):  # far too long
+        step = squared / (2 * curvature)
+    else:
+        step /= 2
+    if step == 0.0:  # underflow: no step is short enough
+        diverged(learning_rate, k, "the line search found no step")
+    return step
 
 
 def _finish(w, b, curve, converged, step, stall, stopped, optimality=math.nan):
