@@ -24,7 +24,14 @@ from sklearn_gd_logreg._diagnosis import diagnose
 from sklearn_gd_logreg._sgd_epochs import Iterate
 from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
-from sklearn_gd_logreg._xp import device, dispatched, is_numpy, move_to, namespace
+from sklearn_gd_logreg._xp import (
+    device,
+    dispatched,
+    is_numpy,
+    move_to,
+    namespace,
+    to_numpy,
+)
 
 
 def fit_method(method):
@@ -123,7 +130,9 @@ def start(estimator, X, n_classes, first, sgd=False):
         return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype)), None
     w, b = _core_layout(estimator.coef_, estimator.intercept_, X)
     averaged = None
-    if sgd and getattr(estimator, "_n_averaged", 0.0):  # coef_ is the average
+    average = int(estimator.average)
+    carry = average and getattr(estimator, "_samples_seen", 0.0) >= average
+    if sgd and getattr(estimator, "_n_averaged", 0.0) and carry:  # coef_: the average
         averaged = Iterate(w, b, 0.0, 0, estimator._samples_seen)
         averaged.n_averaged, averaged.average_w, averaged.average_b = (
             estimator._n_averaged,
@@ -144,6 +153,7 @@ def _core_layout(coef, intercept, X):
         coef, intercept = move_to(coef, intercept, xp=xp, device=dev)
         w, b = xp.astype(coef.T, X.dtype), xp.astype(intercept, X.dtype)
         return w, (float(b[0]) if b.shape[0] == 1 else b[:, None])
+    coef, intercept = to_numpy(coef), to_numpy(intercept)  # fitted elsewhere?
     w = np.ascontiguousarray(coef.T, dtype=X.dtype)
     b = intercept.astype(X.dtype)
     return w, (float(b[0]) if len(b) == 1 else b[:, np.newaxis])
@@ -205,10 +215,12 @@ def step_size(estimator, problem, first, incremental):
     """The fixed ``learning_rate``, or the ``"auto"`` step for ``problem``.
 
     For ``partial_fit``, each chunk's ``1 / L`` is estimated, and the step
-    is ``1 / L`` for the mean of the chunks' ``L``, weighted by their sums
-    of weights (``_step_weight``): it does not hang on the first chunk, and
-    it bounds the curvature of all the data seen (the largest eigenvalue is
-    convex, so the chunks' mean bounds that of their union)."""
+    is ``1 / L`` for the mean of the chunks' ``L``, weighted by their
+    numbers of rows (``_step_weight``; each chunk's sample weights are
+    rescaled to its own scale before use, so their sums do not compare
+    across chunks): it does not hang on the first chunk, and it bounds the
+    curvature of all the data seen as each update weighs it (the largest
+    eigenvalue is convex, so the chunks' mean bounds that of their union)."""
     if estimator.learning_rate != "auto":
         return float(estimator.learning_rate)
     with one_blas_thread():  # for the power iterations only
@@ -221,16 +233,16 @@ def step_size(estimator, problem, first, incremental):
         )
     if not incremental or first:
         return step
-    seen, weight = estimator._step_weight, problem.weight()
+    seen, weight = estimator._step_weight, float(problem.n_samples)
     if not math.isfinite(seen):  # a pickle of 0.1: its first chunk's step
         return estimator._base_learning_rate
     return (seen + weight) / (seen / estimator._base_learning_rate + weight / step)
 
 
 def step_weight(estimator, problem, first, incremental) -> float:
-    """The weight behind the ``"auto"`` step after this fit (see
-    :func:`step_size`): the data's, plus that seen before for ``partial_fit``."""
-    weight = problem.weight()
+    """The rows behind the ``"auto"`` step after this fit (see
+    :func:`step_size`): the data's, plus those seen before for ``partial_fit``."""
+    weight = float(problem.n_samples)
     if incremental and not first:
         weight += estimator._step_weight
     return weight

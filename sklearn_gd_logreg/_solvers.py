@@ -225,7 +225,7 @@ def nesterov(
         for k in range(max_iter):
             if monitor is not None:
                 monitor.begin("iteration", x_w, x_b)
-            if problem.optimality(y_w, g_y, step) <= tol:
+            if problem.optimality(y_w, g_y, min(step, learning_rate)) <= tol:
                 x_w, x_b = y_w, y_b
                 curve.append(f_y + penalty.nonsmooth(y_w))
                 if stall is not None:
@@ -285,7 +285,7 @@ def nesterov(
                     f_y, g_y = problem.loss_and_grad(y_w, y_b)
             x_w, x_b, F_x = new_w, new_b, F_new
         if not converged:  # is the last iterate, whose gradient we have, done?
-            optimality = problem.optimality(x_w, g_new, step)
+            optimality = problem.optimality(x_w, g_new, min(step, learning_rate))
             converged = optimality <= tol
     return _finish(x_w, x_b, curve, converged, step, stall, stopped, optimality)
 
@@ -322,7 +322,7 @@ def bb(
     also as :func:`nesterov`.
     """
     penalty = problem.penalty
-    step = learning_rate
+    step = accepted = learning_rate
     curve: list[float] = []
     stall = None
     if validation is not None:  # the start is the best until beaten
@@ -335,7 +335,9 @@ def bb(
         for k in range(max_iter):
             if monitor is not None:
                 monitor.begin("iteration", w, b)
-            optimality = problem.optimality(w, g, step)
+            # With L1 the gradient mapping shrinks as its step grows: measured
+            # at the first step (1/L for "auto"), not at a long BB step.
+            optimality = problem.optimality(w, g, min(step, learning_rate))
             if optimality <= tol:
                 converged = True
                 curve.append(recent[-1])  # an iteration that takes no step
@@ -381,16 +383,19 @@ def bb(
             ):
                 w, b, g, converged = new_w, new_b, g_new, True
                 break
-            if curvature > 0.0 and squared > 0.0:  # BB1, BB2 in turn
+            accepted = step
+            bb_step = math.nan  # BB1, BB2 in turn, where curvature was seen
+            if curvature > 0.0 and squared > 0.0:
                 bb_step = squared / curvature if k % 2 else curvature / gradient_change
+            if 0.0 < bb_step < math.inf:
                 step = min(bb_step, MAX_STEP)
-            else:  # no curvature seen (rounding): try a longer step
+            else:  # none seen (rounding), or |r|^2 overflowed: a longer step
                 step = min(step * GROWTH, MAX_STEP)
             w, b, f, g = new_w, new_b, f_new, g_new
         if not converged and not stopped:  # is the last iterate done?
-            optimality = problem.optimality(w, g, step)
+            optimality = problem.optimality(w, g, min(step, learning_rate))
             converged = optimality <= tol
-    return _finish(w, b, curve, converged, step, stall, stopped, optimality)
+    return _finish(w, b, curve, converged, accepted, stall, stopped, optimality)
 
 
 def sgd(

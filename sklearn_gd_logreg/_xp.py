@@ -182,6 +182,9 @@ def dispatched(*arrays):
     return xp, dev, not is_numpy(xp)
 
 
+_NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
 def to_numpy(a):
     """``a`` as a NumPy array on the host (one transfer for a device's
     array); NumPy arrays, sparse matrices, ``None`` and array-likes as they
@@ -190,4 +193,10 @@ def to_numpy(a):
         return a
     if array_api_compat is None or not array_api_compat.is_array_api_obj(a):
         return a
-    return move_to(a, xp=np, device="cpu")
+    if array_api_compat.is_numpy_array(a):
+        return np.asarray(a)
+    if _NUMPY_2:
+        return move_to(a, xp=np, device="cpu")
+    from sklearn.utils._array_api import _convert_to_numpy
+
+    return _convert_to_numpy(a, namespace(a))  # NumPy < 2 takes no device=

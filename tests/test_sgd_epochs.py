@@ -234,3 +234,32 @@ def objective(estimator, X, y):
         X.T, y[np.newaxis].astype(float), np.ones(len(y)), Penalty(0.0, 1e-4), True
     )
     return problem.value(estimator.coef_.T, float(estimator.intercept_[0]))
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize("K", [2, 3])
+def test_switching_average_off_continues_from_the_average(cancer, how, K):
+    """average=True, then average=False (or an average not due yet): the
+    next fit continues from coef_ (the average) and averages anew, rather
+    than reporting a stale or malformed average."""
+    X, y = cancer
+    y = y if K == 2 else (y + (X[:, 0] > 0)).astype(int)
+    classes = np.unique(y)
+    params = {"solver": "sgd", "random_state": 0, "max_iter": 3}
+    est = GDLogisticRegression(average=True, warm_start=True, **params)
+    if how == "warm_start":
+        fit_quietly(est, X, y)
+    else:
+        est.partial_fit(X, y, classes=classes)
+    averaged = est.coef_.copy()
+    for average in (False, 10**9):
+        est.set_params(average=average)
+        before = est.coef_.copy()
+        if how == "warm_start":
+            fit_quietly(est, X, y)
+        else:
+            est.partial_fit(X, y)
+        assert est.coef_.shape == averaged.shape
+        assert np.all(np.isfinite(est.coef_))
+        assert np.abs(est.coef_ - before).max() > 0  # it moved on
+        assert est._n_averaged == 0.0  # no average carried or started

@@ -497,3 +497,30 @@ def test_bb_is_nonmonotone_within_its_memory_and_one_gradient_a_step(
         assert curve[k] <= max(curve[k - memory : k])
     refused = len(calls) - 1 - len(curve)  # the first gradient, then one each
     assert 0 <= refused < len(curve) / 4
+
+
+def test_bb_reports_the_last_accepted_step(cancer):
+    X, y = cancer
+    est = GDLogisticRegression(solver="bb", alpha=ALPHA, tol=0.0, max_iter=30)
+    fit_quietly(est, X, y)
+    # a step the line search accepted: finite, and not a BB proposal of 1e300
+    assert 0.0 < est.learning_rate_ < 1e3
+
+
+@pytest.mark.parametrize("solver", LINE_SEARCH)
+def test_l1_optimality_is_measured_at_the_first_step(cancer, solver):
+    # The gradient mapping shrinks as its step grows: measured at a long
+    # accepted step it could say "converged" early. At tol the model meets
+    # tol's optimality at the first (1/L) step.
+    from sklearn_gd_logreg._penalties import make_penalty
+
+    X, y = cancer
+    est = GDLogisticRegression(solver=solver, penalty="l1", alpha=ALPHA, tol=1e-5)
+    est.fit(X, y)
+    grads, _ = core.propagate(
+        est.coef_.T, float(est.intercept_[0]), X.T, y[np.newaxis].astype(float)
+    )
+    step = GDLogisticRegression(max_iter=1, penalty="l1", alpha=ALPHA)
+    step = fit_quietly(step, X, y).learning_rate_
+    penalty = make_penalty("l1", ALPHA, 0.0)
+    assert penalty.optimality(est.coef_.T, grads["dw"], step) <= 1e-5
