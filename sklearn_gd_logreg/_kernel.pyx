@@ -5,8 +5,8 @@
 For ``X`` in scikit-learn's layout (one sample per row), the sums over
 samples that ``propagate`` needs, in one pass over ``X``: per row, its
 scores ``z = W.T x + b``, its loss and ``dz = s (a - y)``, then the update
-``G += x dz.T`` while the row is still in the level-1 cache, so that ``X``
-comes from memory once. The rows are split into ``T`` contiguous ranges,
+``G += x dz.T`` while the row is still in the level-1 cache (in one loop
+with the next rows' scores), so that ``X`` comes from memory once. The rows are split into ``T`` contiguous ranges,
 one task each (an OpenMP ``prange`` over the tasks), each summed into its
 own float64 buffers; :mod:`sklearn_gd_logreg._twin` adds them in task
 order, so the result depends on ``T`` and never on timing. ``T = 1`` runs
@@ -15,7 +15,6 @@ in the calling thread without OpenMP.
 
 cimport openmp
 from cython.parallel cimport prange
-from libc.math cimport exp, log, log1p
 from libc.stdlib cimport free, malloc
 
 ctypedef fused floating:
@@ -30,14 +29,12 @@ cdef extern from "_kernel.h" nogil:
     enum: TWIN_CHUNK
     enum: TWIN_BLOCK
     void twin_prefetch(const void *p, Py_ssize_t nbytes)
-    void twin_dot_f(const float *x, Py_ssize_t ld, Py_ssize_t rows,
-                    const float *w, Py_ssize_t n, double *z)
-    void twin_dot_d(const double *x, Py_ssize_t ld, Py_ssize_t rows,
-                    const double *w, Py_ssize_t n, double *z)
-    void twin_axpy_f(const double *a, const float *x, Py_ssize_t ld,
-                     Py_ssize_t rows, double *g, Py_ssize_t n)
-    void twin_axpy_d(const double *a, const double *x, Py_ssize_t ld,
-                     Py_ssize_t rows, double *g, Py_ssize_t n)
+    void twin_rows_f(const double *a, const float *xa, Py_ssize_t ra, double *g,
+                     const float *xd, Py_ssize_t rd, const float *w,
+                     Py_ssize_t ld, Py_ssize_t n, double *z)
+    void twin_rows_d(const double *a, const double *xa, Py_ssize_t ra, double *g,
+                     const double *xd, Py_ssize_t rd, const double *w,
+                     Py_ssize_t ld, Py_ssize_t n, double *z)
     double twin_loss_f(double *z, Py_ssize_t rows, Py_ssize_t K, const float *y,
                        Py_ssize_t m, const float *s, double *db)
     double twin_loss_d(double *z, Py_ssize_t rows, Py_ssize_t K, const double *y,
@@ -71,48 +68,47 @@ cdef double _dense_rows(
     returned; ``dz x`` added into ``GT`` (``K x n``), ``dz`` into ``db``.
 
     A chunk of rows at a time, as many blocks of TWIN_BLOCK as fill 16 KiB
-    (at least one, at most TWIN_CHUNK rows): their scores, their losses
-    (vectorised across the rows), then their updates while the rows are
-    still in the level-1 cache. ``dz`` is summed here and added into ``db``
-    once: ``db`` of another task may share its cache line."""
-    cdef double *z = <double *> malloc((K * TWIN_CHUNK + K) * sizeof(double))
-    cdef double *dbt = z + K * TWIN_CHUNK
+    (at least one, at most TWIN_CHUNK rows): their losses from their scores
+    (vectorised across the rows), then their updates while they are in the
+    level-1 cache, in one loop with the next chunk's scores (``twin_rows``).
+    ``dz`` is summed here and added into ``db`` once: ``db`` of another task
+    may share its cache line."""
+    cdef double *z = <double *> malloc((2 * K * TWIN_CHUNK + K) * sizeof(double))
+    cdef double *nz = z + K * TWIN_CHUNK
+    cdef double *dbt = nz + K * TWIN_CHUNK
+    cdef double *buffer = z
     cdef double loss = 0.0
     cdef const floating *x
-    cdef Py_ssize_t i, k, r, rows, block = TWIN_BLOCK
+    cdef Py_ssize_t i = lo, k, r, rows = 0, nrows, block = TWIN_BLOCK
     cdef Py_ssize_t chunk = 16384 // max(1, n * <Py_ssize_t> sizeof(floating))
     chunk = max(block, min(<Py_ssize_t> TWIN_CHUNK, chunk - chunk % block))
     for k in range(K):
         dbt[k] = 0.0
-    i = lo
-    while i < hi:
-        rows = min(chunk, hi - i)
-        twin_prefetch(X + (i + rows) * n, min(rows, hi - i - rows) * n * sizeof(floating))
+    nrows = min(chunk, hi - i)
+    while rows + nrows > 0:  # z: dz of rows i:i + rows; nz: the next rows
+        twin_prefetch(X + (i + rows + nrows) * n,
+                      min(chunk, hi - i - rows - nrows) * n * sizeof(floating))
         for k in range(K):
-            for r in range(rows):
-                z[k * TWIN_CHUNK + r] = b[k]
-            for r in range(0, rows, 8):  # TWIN_BLOCK rows at a time
+            for r in range(nrows):
+                nz[k * TWIN_CHUNK + r] = b[k]
+            for r in range(0, max(rows, nrows), 8):  # TWIN_BLOCK
                 x = X + (i + r) * n
                 if floating is float:
-                    twin_dot_f(x, n, min(block, rows - r), WT + k * n, n,
-                               z + k * TWIN_CHUNK + r)
+                    twin_rows_f(z + k * TWIN_CHUNK + r, x, max(0, min(block, rows - r)),
+                                GT + k * n, x + rows * n, max(0, min(block, nrows - r)),
+                                WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
                 else:
-                    twin_dot_d(x, n, min(block, rows - r), WT + k * n, n,
-                               z + k * TWIN_CHUNK + r)
-        loss += _loss(z, rows, K, Y, m, sw, i, dbt)
-        for k in range(K):
-            for r in range(0, rows, 8):  # TWIN_BLOCK
-                x = X + (i + r) * n
-                if floating is float:
-                    twin_axpy_f(z + k * TWIN_CHUNK + r, x, n, min(block, rows - r),
-                                GT + k * n, n)
-                else:
-                    twin_axpy_d(z + k * TWIN_CHUNK + r, x, n, min(block, rows - r),
-                                GT + k * n, n)
-        i += rows
+                    twin_rows_d(z + k * TWIN_CHUNK + r, x, max(0, min(block, rows - r)),
+                                GT + k * n, x + rows * n, max(0, min(block, nrows - r)),
+                                WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
+        i, rows, nrows = i + rows, nrows, 0
+        z, nz = nz, z
+        if rows > 0:
+            loss += _loss(z, rows, K, Y, m, sw, i, dbt)
+            nrows = min(chunk, hi - i - rows)
     for k in range(K):
         db[k] += dbt[k]
-    free(z)
+    free(buffer)
     return loss
 
 

@@ -74,21 +74,18 @@ def reads(w, X) -> bool:
 
 def n_threads(work: int, reduction: int) -> int:
     """Threads for a pass of ``work`` multiply-adds into ``reduction`` sums."""
-    limit = min(_kernel.max_threads(), _cpus())
+    cpus = (
+        len(os.sched_getaffinity(0))  # the CPUs this process may run on
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count() or 1
+    )
+    limit = min(_kernel.max_threads(), cpus)
     setting = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if setting.isdigit() and int(setting) > 0:
         limit = min(limit, int(setting))
     if _forked:
         return 1
     return max(1, min(limit, work // (MIN_WORK + REDUCE * reduction)))
-
-
-def _cpus() -> int:
-    """The CPUs this process may run on (all of them where that is unknown)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def sums(w, b, X, Y, sample_weight=None):
