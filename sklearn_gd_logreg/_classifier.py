@@ -5,42 +5,19 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import ClassVar
 
-import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 
-from sklearn_gd_logreg import core
 from sklearn_gd_logreg._callbacks import CallbackSupportMixin
-from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem, is_dask
+from sklearn_gd_logreg._fit_path import fit_path
 from sklearn_gd_logreg._fitting import (
-    curves_on_device,
-    divergence_error,
     fill_older_layout,
     fit_method,
-    fitted_on_device,
     fitting,
-    keep_iterate,
-    shuffler,
-    start,
-    step_size,
-    step_weight,
-    warn_not_converged,
 )
-from sklearn_gd_logreg._inputs import (
-    FLOATS,
-    check_classes,
-    early_stopping_split,
-    fit_sample_weight,
-    one_hot,
-    validate,
-)
-from sklearn_gd_logreg._penalties import make_penalty
 from sklearn_gd_logreg._prediction import LinearPredictionMixin
-from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._solvers import SOLVERS
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
-from sklearn_gd_logreg._xp import dispatched, to_numpy
 
 
 class GDLogisticRegression(
@@ -319,7 +296,7 @@ class GDLogisticRegression(
             The fitted estimator.
         """
         with fitting(self, "fit", self.max_iter) as (work, hooks):
-            work._fit(X, y, sample_weight, hooks)
+            fit_path(work, X, y, sample_weight, hooks)
         return self
 
     @fit_method
@@ -354,102 +331,10 @@ class GDLogisticRegression(
             The updated estimator.
         """
         with fitting(self, "partial_fit", 1) as (work, hooks):  # one epoch
-            work._fit(X, y, sample_weight, hooks, classes=classes, incremental=True)
+            fit_path(
+                work, X, y, sample_weight, hooks, classes=classes, incremental=True
+            )
         return self
-
-    def _fit(self, X, y, sample_weight, hooks, *, classes=None, incremental=False):
-        """The one path of ``fit`` and ``partial_fit`` (``incremental``: one
-        epoch of ``"sgd"``, continuing the model and its shuffles)."""
-        fitted = hasattr(self, "coef_")
-        first = not fitted if incremental else not (fitted and self.warm_start)
-        dtype = self.coef_.dtype if incremental and fitted else FLOATS
-        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        other = False  # another library's X than NumPy's (Array API dispatch)
-        if is_dask(X):  # the data stay on the workers (_dask_fit.py)
-            X, classes, problem = dask_problem(
-                self, X, y, sample_weight, penalty, classes, first, incremental, dtype
-            )
-        else:
-            X, y = validate(self, X, y, dtype=dtype, reset=first or not incremental)
-            xp, dev, other = dispatched(X)  # another library's: on its device
-            labels = to_numpy(y)  # on the host, once
-            check_classification_targets(labels)
-            classes, y_index = check_classes(self, labels, classes, first, incremental)
-            sample_weight = fit_sample_weight(
-                self, X, labels, y_index, classes, sample_weight
-            )
-            if other:  # the labels' indices and the weights, to X's device once
-                y_index = xp.asarray(y_index, device=dev)
-                sample_weight = xp.asarray(sample_weight, dtype=X.dtype, device=dev)
-            problem = Problem(
-                X.T,  # a view: the core's layout, samples as columns, for free
-                one_hot(y_index, len(classes), X.dtype, xp),
-                sample_weight,
-                penalty,
-                self.fit_intercept,
-            )
-        hooks.begin_fit(self, X, y, classes, sample_weight)
-        solver = "sgd" if incremental else self.solver
-        w, b, averaged = start(self, X, len(classes), first, sgd=solver == "sgd")
-        learning_rate = step_size(self, problem, first, incremental)
-        weight_seen = step_weight(self, problem, first, incremental)
-        random_state = shuffler(self, first, incremental)
-        options = {
-            "learning_rate": learning_rate,
-            "max_iter": 1 if incremental else self.max_iter,
-            "tol": None if incremental else self.tol,
-            "verbose": self.verbose,
-            "n_iter_no_change": 1 if incremental else self.n_iter_no_change,
-        }
-        if self.early_stopping and not incremental:
-            problem, options["validation"] = (
-                problem.split(self, random_state)  # chunk by chunk, there
-                if isinstance(problem, DaskProblem)
-                else early_stopping_split(
-                    problem, to_numpy(y_index), self, random_state
-                )
-            )
-        if solver == "sgd":
-            options.update(
-                batch_size=min(self.batch_size, problem.n_samples),
-                schedule=self.learning_rate_schedule,
-                power_t=self.power_t,
-                random_state=random_state,
-                epochs_seen=0.0 if first else self.t_,
-                average=int(self.average),
-                averaged=averaged,
-            )
-        try:
-            result = SOLVERS[solver](problem, w, b, monitor=hooks.monitor, **options)
-        except core.DivergenceError as error:
-            raise divergence_error(
-                self, error, solver, learning_rate, incremental
-            ) from None
-        if not (result.converged or result.stopped or incremental):
-            warn_not_converged(self, learning_rate, problem, result)
-        previous = (
-            to_numpy(self.loss_curve_).tolist() if incremental and not first else []
-        )
-        self._shuffler, self._base_learning_rate = random_state, learning_rate
-        self._step_weight = weight_seen
-        self.learning_rate_ = result.learning_rate
-        self.n_iter_ = len(previous) + result.n_iter if incremental else result.n_iter
-        scores = result.validation_scores
-        scores = scores if self.early_stopping and not incremental else None
-        if not other:
-            self.classes_ = classes
-            self.coef_ = np.ascontiguousarray(result.w.T, dtype=X.dtype)
-            self.intercept_ = np.asarray(result.b, dtype=X.dtype).reshape(-1)
-            self.loss_curve_ = np.asarray(previous + result.loss_curve)
-            self.validation_scores_ = None if scores is None else np.asarray(scores)
-        else:  # in X's library and on its device, as scikit-learn's models
-            fitted_on_device(self, xp, dev, X.dtype, y, classes, result)
-            self.loss_curve_, self.validation_scores_ = curves_on_device(
-                xp, dev, previous + result.loss_curve, scores
-            )
-        self.t_ = result.epochs_seen
-        keep_iterate(self, result)
-        hooks.end_fit(self)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -1,7 +1,7 @@
 """``fit`` and ``partial_fit`` on Dask collections: the data stay on the workers.
 
 :func:`dask_problem` is the Dask twin of the in-memory lines of
-``GDLogisticRegression._fit``: it checks the inputs, persists the chunks
+``_fit_path.fit_path``: it checks the inputs, persists the chunks
 once, finds the classes, their counts and the sample weights in one pass
 over them, and returns a :class:`DaskProblem`, whose sums
 (:mod:`sklearn_gd_logreg._dask`) run on the workers. The solvers do not
@@ -93,7 +93,7 @@ def dask_problem(
     """``(X, classes, problem)`` for Dask inputs, as the in-memory path gives.
 
     ``X`` returned is the persisted Dask array (its ``shape`` and ``dtype``
-    are what the rest of ``_fit`` reads).
+    are what the rest of ``fit_path`` reads).
     """
     import dask
 

@@ -27,8 +27,8 @@ from sklearn_gd_logreg import (
     GDLogisticRegression,
     ImageFlattener,
     InconsistentVersionWarning,
-    _classifier,
     _divergence,
+    _fit_path,
     _fitting,
     _problem,
     core,
@@ -412,7 +412,7 @@ def test_concurrent_partial_fits_all_count_and_set_params_is_kept(iris, monkeypa
         est.set_params(max_iter=7)
         return step_size(*args)
 
-    monkeypatch.setattr(_classifier, "step_size", set_params_midway)
+    monkeypatch.setattr(_fit_path, "step_size", set_params_midway)
     fit_quietly(est.set_params(max_iter=3), X, y)
     assert est.n_iter_ == 3 and est.max_iter == 7
 
