@@ -275,6 +275,74 @@ def test_sgd_epoch_visits_each_sample_once(threads, iris):
     assert_array_equal(np.sort(seen), np.arange(len(y)))
 
 
+class _Batches:
+    """A monitor that records the iterate after each mini-batch."""
+
+    def __init__(self):
+        self.iterates = []
+
+    def begin(self, name, w, b, n_subtasks=0):
+        pass
+
+    def end(self, w, b, cost, step, grads=None, data=None):
+        if data is not None:  # a batch, not an epoch
+            self.iterates.append((np.array(w), np.array(b)))
+
+
+def test_sgd_average_of_streamed_batches(threads, iris):
+    """average=1 on a Dask array: the model returned is the mean of the
+    iterates after each streamed batch, to 1e-12, as in memory; the last
+    iterate is kept to continue from, and partial_fit continues both."""
+    from sklearn_gd_logreg import _solvers
+
+    X, y = iris
+    Xd, yd = chunked(X, y, chunks=32)
+    _, _, problem = dask_problem(
+        GDLogisticRegression(solver="sgd", average=True),
+        Xd,
+        yd,
+        None,
+        Penalty(l1=0.0, l2=1e-3),
+        classes=None,
+        first=True,
+        incremental=False,
+        dtype=[np.float64, np.float32],
+    )
+    monitor = _Batches()
+    result = _solvers.sgd(
+        problem,
+        np.zeros((4, 3)),
+        np.zeros((3, 1)),
+        learning_rate=0.05,
+        max_iter=2,
+        tol=None,
+        verbose=0,
+        batch_size=10,
+        schedule="constant",
+        power_t=0.5,
+        random_state=np.random.RandomState(0),
+        n_iter_no_change=1,
+        average=1,
+        monitor=monitor,
+    )
+    iterates = monitor.iterates
+    assert len(iterates) == 2 * 15 == result.iterate.n_averaged  # 150 rows / 10
+    assert_allclose(result.w, np.mean([w for w, _ in iterates], axis=0), rtol=1e-12)
+    assert_allclose(result.b, np.mean([b for _, b in iterates], axis=0), rtol=1e-12)
+    assert_allclose(result.iterate.w, iterates[-1][0])
+    assert not np.allclose(result.w, iterates[-1][0])  # the average, not the last
+    # Through the estimator: averaged epochs streamed from the chunks.
+    online = GDLogisticRegression(average=True, random_state=0)
+    in_memory = GDLogisticRegression(average=True, random_state=0)
+    for _ in range(3):
+        online.partial_fit(Xd, yd, classes=np.unique(y))
+        in_memory.partial_fit(X, y, classes=np.unique(y))
+    assert online.t_ == pytest.approx(3.0)
+    assert online._n_averaged == in_memory._n_averaged == 3 * 5  # 5 batches of 32
+    assert online.score(X, y) > 0.8
+    assert abs(online.score(X, y) - in_memory.score(X, y)) < 0.05
+
+
 def test_early_stopping_holds_out_each_chunk(threads, cancer):
     """A stratified share of each chunk is held out on the workers; the fit
     stops as in memory, ``n_iter_no_change`` iterations after the best
