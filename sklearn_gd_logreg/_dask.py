@@ -5,9 +5,12 @@ Full-batch gradient descent reads the data only through sums over samples
 iteration of ``learning_rate="auto"``). When ``X`` is a :class:`Columns`, the
 rows of a Dask array persisted on the workers, each chunk's sums are
 computed where the chunk lies, by :func:`~sklearn_gd_logreg.core.sums` itself
-(so by the compiled twin, as in memory), and added in a tree
-(``dask.array``'s ``sum(split_every=...)``): only ``w``, ``b`` and the
-``K x n_x`` sums travel, the client never holds a sample.
+(so by the compiled twin, as in memory): on a ``distributed`` cluster, by one
+task per worker that adds the sums of the chunks it holds (submitted
+directly, with no graph to build per evaluation: 57 ms to 15 ms per
+iteration on 16 small chunks and 2 workers); under another scheduler, as
+a Dask array graph added in a tree. Only ``w``, ``b`` and the ``K x n_x``
+sums travel, the client never holds a sample.
 
 Dask is imported only when such data exist; this module imports neither Dask
 nor scikit-learn at import time (the core imports it).
@@ -22,6 +25,7 @@ import numpy as np
 __all__ = ["Columns", "Labels", "holds", "power_products", "sums"]
 
 SPLIT_EVERY = 8  # partial sums added per task of the reduction tree
+ORDERED = 1 << 17  # values per evaluation up to which rows are added in order
 # distributed's errors for results lost with a worker (matched by name: this
 # module does not import distributed)
 _LOST = {"CancelledError", "FutureCancelledError", "KilledWorker"}
@@ -116,32 +120,133 @@ def holds(X) -> bool:
 
 
 def sums(w, b, X: Columns, Y: Labels, sample_weight: Columns | None):
-    """:func:`sklearn_gd_logreg.core.sums` of each chunk on its worker, added
-    in a tree: ``(loss, XdZ, dZ)`` as in memory, up to the order of the sums."""
+    """:func:`sklearn_gd_logreg.core.sums` of each chunk on its worker, added:
+    ``(loss, XdZ, dZ)`` as in memory, up to the order of the sums.
+
+    On a ``distributed`` cluster, with the chunks persisted there, one task
+    per worker sums the chunks it holds (:func:`_by_worker`): no graph is
+    built per call, and 2 tasks run instead of one per chunk plus the tree.
+    """
+    n_x, K = w.shape
+    kwargs = {"w": w, "b": b, "n_classes": _n_classes(Y)}
+    columns = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+    placed = _placement(*columns)
+    with on_workers():
+        if placed is not None:
+            total = _by_worker(placed, _chunk_sums, _added, kwargs, 1 + n_x * K + K)
+        else:
+            total = _by_graph(columns, n_x * K + K, kwargs)
+    XdZ = total[1 : 1 + n_x * K].reshape(n_x, K).astype(X.dtype)
+    return float(total[0]), XdZ, total[1 + n_x * K :].reshape(K, 1)
+
+
+def _by_graph(columns, width, kwargs):
+    """The chunks' sums as a Dask array graph, added in a tree, computed."""
     import dask.array as da
 
-    n_x, K = w.shape
-    weights = () if sample_weight is None else (sample_weight.rows, "i")
+    indices = ("ij", "i", "i")[: len(columns)]  # X's rows, labels, weights
     parts = da.blockwise(
         _chunk_sums,
         "ij",
-        X.rows,
-        "ij",
-        Y.rows,
-        "i",
-        *weights,
-        w=w,
-        b=b,
-        n_classes=_n_classes(Y),
-        adjust_chunks={"i": 1, "j": 1 + n_x * K + K},
+        *(a for c, i in zip(columns, indices, strict=True) for a in (c.rows, i)),
+        **kwargs,
+        adjust_chunks={"i": 1, "j": 1 + width},
         dtype=np.float64,
         meta=np.empty((0, 0)),
         concatenate=True,
     )
-    with on_workers():
-        total = parts.sum(axis=0, split_every=SPLIT_EVERY).compute()
-    XdZ = total[1 : 1 + n_x * K].reshape(n_x, K).astype(X.dtype)
-    return float(total[0]), XdZ, total[1 + n_x * K :].reshape(K, 1)
+    return parts.sum(axis=0, split_every=SPLIT_EVERY).compute()
+
+
+def _placement(*columns):
+    """``(client, groups)`` when every chunk of ``columns`` (aligned
+    :class:`Columns`) is a future of the current ``distributed`` client:
+    ``groups`` lists, per worker holding chunks of ``X`` (``columns[0]``),
+    its address and those chunks' futures, one tuple per chunk in
+    ``columns``' order. Else ``None``. Remembered on ``X``; the addresses
+    are only hints (a task may run elsewhere, if a worker was lost)."""
+    X, key = columns[0], tuple(id(c.rows) for c in columns)
+    if not hasattr(X, "_placed"):
+        X._placed = {}
+    if key not in X._placed:
+        X._placed[key] = _place(columns)
+    return X._placed[key]
+
+
+def _place(columns):
+    try:
+        from distributed import Client, futures_of
+    except ImportError:
+        return None
+    try:
+        client = Client.current(allow_global=True)
+    except ValueError:  # no client: the graph's scheduler
+        return None
+    chunks = []
+    for c in columns:
+        futures = {f.key: f for f in futures_of(c.rows) if f.client is client}
+        keys = list(_flat(c.rows.__dask_keys__()))
+        if not all(k in futures for k in keys):
+            return None  # not persisted on this client's workers
+        chunks.append([futures[k] for k in keys])
+    chunks = list(zip(*chunks, strict=True))  # per chunk: its X, Y (and s) futures
+    who = client.who_has([chunk[0] for chunk in chunks])
+    groups: dict = {}
+    for i, chunk in enumerate(chunks):
+        holders = sorted(who.get(chunk[0].key, ())) or [None]
+        indices, futures = groups.setdefault(holders[0], ([], []))
+        indices.append(i)
+        futures.append(chunk)
+    return client, sorted(groups.items(), key=lambda g: str(g[0]))
+
+
+def _flat(keys):
+    for k in keys:
+        if isinstance(k, list):
+            yield from _flat(k)
+        else:
+            yield k
+
+
+def _by_worker(placed, per_chunk, combine, kwargs, width):
+    """One task per worker: ``per_chunk(*chunk, **kwargs)`` (a row of
+    ``width`` values) of each chunk it holds, then the rows combined by
+    ``combine`` (rows to a row). Up to ``ORDERED`` values in all, every
+    chunk's row comes back and they are combined here in the chunks' order:
+    the same bits wherever the chunks lie. Above, each worker combines its
+    own rows first (wide data: less traffic, an order that follows where the
+    chunks lie)."""
+    client, groups = placed
+    n_chunks = sum(len(indices) for _, (indices, _) in groups)
+    ordered = n_chunks * width <= ORDERED
+    tasks = [
+        client.submit(
+            _group,
+            chunks,
+            per_chunk,
+            None if ordered else combine,
+            kwargs,
+            workers=None if address is None else [address],
+            allow_other_workers=True,
+            pure=False,
+        )
+        for address, (_, chunks) in groups
+    ]
+    rows = np.concatenate(client.gather(tasks))
+    if ordered:
+        rows = rows[np.argsort([i for _, (indices, _) in groups for i in indices])]
+    return combine(rows)[0]
+
+
+def _group(chunks, per_chunk, combine, kwargs):
+    """On a worker: its ``chunks``' rows, combined in order if ``combine``."""
+    rows = np.concatenate([per_chunk(*chunk, **kwargs) for chunk in chunks])
+    return rows if combine is None else combine(rows)
+
+
+def _added(parts):
+    """Partial sums (rows) added."""
+    return parts.sum(axis=0, keepdims=True)
 
 
 def in_place(x):
@@ -186,9 +291,21 @@ def power_products(X: Columns, s: Columns, v_w, v_b: float):
     (powers of two), so the result is the in-memory one up to the order of
     the sums.
     """
+    n_x, kwargs = len(v_w), {"v_w": v_w, "v_b": v_b}
+    placed = _placement(X, s)
+    with on_workers():
+        if placed is not None:
+            total = _by_worker(placed, _chunk_power, _rescaled_sum, kwargs, n_x + 2)
+        else:
+            total = _power_by_graph(X, s, n_x, kwargs)
+    return total[1 : 1 + n_x].astype(X.dtype), float(total[-1]), float(total[0])
+
+
+def _power_by_graph(X, s, n_x, kwargs):
+    """The chunks' :func:`_chunk_power` as a graph, in a tree of
+    :func:`_rescaled_sum`, computed."""
     import dask.array as da
 
-    n_x = len(v_w)
     parts = da.blockwise(
         _chunk_power,
         "ij",
@@ -196,22 +313,12 @@ def power_products(X: Columns, s: Columns, v_w, v_b: float):
         "ij",
         s.rows,
         "i",
-        v_w=v_w,
-        v_b=v_b,
+        **kwargs,
         adjust_chunks={"i": 1, "j": n_x + 2},
         dtype=np.float64,
         meta=np.empty((0, 0)),
         concatenate=True,
     )
-    with on_workers():
-        total = _reduce_rescaled(parts)
-    return total[1 : 1 + n_x].astype(X.dtype), float(total[-1]), float(total[0])
-
-
-def _reduce_rescaled(parts):
-    """The tree reduction of :func:`_rescaled_sum`, computed."""
-    import dask.array as da
-
     return da.reduction(
         parts,
         _rescaled_sum,

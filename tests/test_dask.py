@@ -126,6 +126,21 @@ def test_full_batch_fit_equals_in_memory(client, solver, data, request):
     assert isinstance(ours.coef_, np.ndarray) and ours.n_features_in_ == X.shape[1]
 
 
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_without_a_cluster_the_sums_are_a_graph(scheduler, cancer):
+    """Dask's own schedulers (no distributed client): each evaluation is a
+    graph of a task per chunk and a tree of additions; the same model."""
+    import dask
+
+    X, y = cancer
+    weight = np.random.default_rng(0).uniform(0.0, 3.0, len(y))
+    params = dict(solver="nesterov", max_iter=8, tol=0.0, alpha=1e-2)
+    reference = GDLogisticRegression(**params).fit(X, y, sample_weight=weight)
+    with dask.config.set(scheduler=scheduler):
+        ours = GDLogisticRegression(**params).fit(*chunked(X, y, weight))
+    assert_same_model(ours, reference)
+
+
 def test_sparse_chunks_and_float32(client, cancer):
     X, y = cancer
     X = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
@@ -176,6 +191,43 @@ def test_the_compiled_twin_reads_each_chunk_on_its_worker(client, cancer):
         )
         reads = kept.map_blocks(_twin_reads, chunks=(1, 1), dtype=bool)
         assert reads.compute().all()
+
+
+def test_one_task_per_worker_per_gradient(client, cancer, monkeypatch):
+    """On a distributed cluster each gradient is one task per worker that
+    holds chunks (summing them there), not a graph of a task per chunk and
+    a tree: the model is the same."""
+    from distributed import get_task_stream
+
+    from sklearn_gd_logreg import _dask
+
+    X, y = cancer
+    Xd, yd = chunked(X, y, chunks=50)  # 12 chunks
+    calls = []  # (what each chunk computes, tasks) per pass over the data
+    by_worker = _dask._by_worker
+
+    def counted(placed, per_chunk, *args):
+        calls.append((per_chunk, len(placed[1])))
+        return by_worker(placed, per_chunk, *args)
+
+    monkeypatch.setattr(_dask, "_by_worker", counted)
+    params = dict(learning_rate=0.1, max_iter=5, tol=0.0)
+    with get_task_stream(client=client) as stream:
+        model = GDLogisticRegression(**params).fit(Xd, yd)
+    keys = [str(task["key"]) for task in stream.data]
+    gradients = [tasks for per_chunk, tasks in calls if per_chunk is _dask._chunk_sums]
+    assert len(gradients) == 5 + 1  # each iteration's, then the last iterate's
+    assert sum("_group" in key for key in keys) == sum(t for _, t in calls)
+    assert 1 <= max(gradients) <= len(client.scheduler_info()["workers"])
+    assert not any("_chunk_sums" in key for key in keys)
+    assert_same_model(model, GDLogisticRegression(**params).fit(X, y))
+    # The chunks' sums are added in their order: the same bits on every fit.
+    again = GDLogisticRegression(**params).fit(*chunked(X, y, chunks=50))
+    assert_array_equal(model.coef_, again.coef_)
+    # Wide data: each worker adds its chunks' sums first (less traffic).
+    monkeypatch.setattr(_dask, "ORDERED", 0)
+    wide = GDLogisticRegression(**params).fit(Xd, yd)
+    assert_same_model(wide, model)
 
 
 def test_predictions_are_lazy_and_chunked_like_X(client, iris):
