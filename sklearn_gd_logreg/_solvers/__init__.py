@@ -22,9 +22,9 @@ iteration (each epoch, and in it each batch, of ``"sgd"``) with the iterate
 reached, its cost, step and gradient; ``True`` stops there (``stopped``).
 """
 
-from sklearn_gd_logreg._solvers._base import Result
-from sklearn_gd_logreg._solvers._gd import SETTLE_EVERY, gd
-from sklearn_gd_logreg._solvers._line_search import MEMORY, bb, nesterov
+from sklearn_gd_logreg._solvers._base import MEMORY, SETTLE_EVERY, Result
+from sklearn_gd_logreg._solvers._gd import gd
+from sklearn_gd_logreg._solvers._line_search import bb, nesterov
 from sklearn_gd_logreg._solvers._sgd import sgd
 
 __all__ = [

@@ -1,7 +1,8 @@
 """What the solvers share: their :class:`Result`, how it is made at the
 end (:func:`finish`), the stall test of ``n_iter_no_change``, inner
-products without BLAS threads, and the scalars a solver on another
-library's arrays has not read back yet."""
+products without BLAS threads, the scalars a solver on another
+library's arrays has not read back yet, and the line searches' constants
+and refused-step rule."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sklearn_gd_logreg._divergence import diverged
 from sklearn_gd_logreg._sgd_epochs import (
     Iterate,
 )
 from sklearn_gd_logreg._xp import device, is_numpy, namespace, to_numpy
+
+SETTLE_EVERY = 10  # on another library's arrays: iterations (rounds) per read-back
+GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
+MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
+TRIALS = 200  # "nesterov", "bb": steps a line search tries before it gives up
+MEMORY = 10  # "bb": a step must improve on the highest of the last 10 objectives
+SIGMA = 1e-4  # "bb": by SIGMA |d|^2 / (2 step)
 
 
 @dataclass
@@ -125,3 +134,19 @@ class Pending:
         self.scalars = []
         values = to_numpy(xp.stack(rows))  # one transfer
         return [tuple(float(v) for v in row) for row in values]
+
+
+def shorter(step, finite, squared, curvature, learning_rate, k) -> float:
+    """The next trial of a line search after ``step`` was refused: divided
+    by 65536 when its objective overflowed (a step far too long), the one
+    the measured curvature allows when it failed the curvature test by more
+    than 1024 times, else half. Underflow to 0 reports divergence."""
+    if not finite:
+        step /= 65536
+    elif curvature > 1024 * squared / (2 * step):  # far too long
+        step = squared / (2 * curvature)
+    else:
+        step /= 2
+    if step == 0.0:  # underflow: no step is short enough
+        diverged(learning_rate, k, "the line search found no step")
+    return step

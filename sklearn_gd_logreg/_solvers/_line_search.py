@@ -12,13 +12,18 @@ import numpy as np
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._divergence import check_finite, diverged
 from sklearn_gd_logreg._problem import Problem
-from sklearn_gd_logreg._solvers._base import Result, Stall, dots, finish
-
-GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
-MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
-TRIALS = 200  # "nesterov", "bb": steps a line search tries before it gives up
-MEMORY = 10  # "bb": a step must improve on the highest of the last 10 objectives
-SIGMA = 1e-4  # "bb": by SIGMA |d|^2 / (2 step)
+from sklearn_gd_logreg._solvers._base import (
+    GROWTH,
+    MAX_STEP,
+    MEMORY,
+    SIGMA,
+    TRIALS,
+    Result,
+    Stall,
+    dots,
+    finish,
+    shorter,
+)
 
 
 def nesterov(
@@ -103,7 +108,7 @@ def nesterov(
                 finite = np.isfinite(f_new + squared + curvature)
                 if finite and curvature <= squared / (2 * step):
                     break
-                step = _shorter(step, finite, squared, curvature, learning_rate, k)
+                step = shorter(step, finite, squared, curvature, learning_rate, k)
             else:
                 diverged(learning_rate, k, "the line search found no step")
             F_new = f_new + penalty.nonsmooth(new_w)
@@ -218,7 +223,7 @@ def bb(
                     or curvature <= squared / (2 * step)
                 ):
                     break
-                step = _shorter(step, finite, squared, curvature, learning_rate, k)
+                step = shorter(step, finite, squared, curvature, learning_rate, k)
             else:
                 diverged(learning_rate, k, "the line search found no step")
             curve.append(F_new)
@@ -246,19 +251,3 @@ def bb(
             optimality = problem.optimality(w, g, min(step, learning_rate))
             converged = optimality <= tol
     return finish(w, b, curve, converged, accepted, stall, stopped, optimality)
-
-
-def _shorter(step, finite, squared, curvature, learning_rate, k) -> float:
-    """The next trial of a line search after ``step`` was refused: divided
-    by 65536 when its objective overflowed (a step far too long), the one
-    the measured curvature allows when it failed the curvature test by more
-    than 1024 times, else half. Underflow to 0 reports divergence."""
-    if not finite:
-        step /= 65536
-    elif curvature > 1024 * squared / (2 * step):  # far too long
-        step = squared / (2 * curvature)
-    else:
-        step /= 2
-    if step == 0.0:  # underflow: no step is short enough
-        diverged(learning_rate, k, "the line search found no step")
-    return step
