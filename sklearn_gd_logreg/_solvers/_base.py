@@ -2,7 +2,7 @@
 end (:func:`finish`), the stall test of ``n_iter_no_change``, inner
 products without BLAS threads, the scalars a solver on another
 library's arrays has not read back yet, and the line searches' constants
-and refused-step rule."""
+and refused-step rule (on the host and on a device)."""
 
 from __future__ import annotations
 
@@ -110,10 +110,11 @@ def dots(*pairs) -> list[float]:
 
 
 class Pending:
-    """Iterations of ``"gd"`` whose scalars (each a 0-d array on the
-    device) are not read back yet: ``add`` one, ``read`` all their values in
-    one transfer, as rows of floats. ``iterates`` are their ``(w, b)``,
-    ``best`` the one that met ``tol``, once found."""
+    """Iterations of ``"gd"`` (rounds of a line search) whose scalars (each
+    a 0-d array on the device) are not read back yet: ``add`` one, ``read``
+    all their values in one transfer, as rows of floats. ``iterates`` are
+    their ``(w, b)`` (what the round needs kept), ``best`` the one that met
+    ``tol``, once found."""
 
     def __init__(self, xp, device):
         self.xp, self.device = xp, device
@@ -150,3 +151,11 @@ def shorter(step, finite, squared, curvature, learning_rate, k) -> float:
     if step == 0.0:  # underflow: no step is short enough
         diverged(learning_rate, k, "the line search found no step")
     return step
+
+
+def shorter_on_device(xp, step, finite, squared, curvature):
+    """:func:`shorter` for 0-d arrays on a device, with the same arithmetic
+    (its underflow to 0 is for the caller to read back and report)."""
+    far_too_long = curvature > 1024 * squared / (2 * step)
+    cut = xp.where(far_too_long, squared / (2 * curvature), step / 2)
+    return xp.where(finite, cut, step / 65536)

@@ -24,6 +24,11 @@ from sklearn_gd_logreg._solvers._base import (
     finish,
     shorter,
 )
+from sklearn_gd_logreg._solvers._line_search_device import (
+    bb_on_device,
+    nesterov_on_device,
+)
+from sklearn_gd_logreg._xp import is_numpy, namespace
 
 
 def nesterov(
@@ -64,7 +69,20 @@ def nesterov(
     also stops when the validation loss has reached no new minimum for
     ``n_iter_no_change`` iterations (:class:`Stall`) and returns the best
     iterate there (or the start, if none is better).
+
+    On another library's arrays, unless something watches each iteration,
+    the line search is decided on the device (:func:`nesterov_on_device`).
     """
+    if _on_device(w, monitor, validation, verbose):
+        return nesterov_on_device(
+            problem,
+            w,
+            b,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            tol=tol,
+            growth=growth,
+        )
     penalty = problem.penalty
     step, t = learning_rate, 1.0
     x_w, x_b = y_w, y_b = w, b
@@ -174,8 +192,13 @@ def bb(
     and the objective may rise for a few iterations, never above the
     highest of the last ``MEMORY``. ``learning_rate`` is the first step.
     Stops when ``problem.optimality <= tol``; with a ``validation`` problem,
-    also as :func:`nesterov`.
+    also as :func:`nesterov`. On another library's arrays, as
+    :func:`nesterov`'s, decided on the device (:func:`bb_on_device`).
     """
+    if _on_device(w, monitor, validation, verbose):
+        return bb_on_device(
+            problem, w, b, learning_rate=learning_rate, max_iter=max_iter, tol=tol
+        )
     penalty = problem.penalty
     step = accepted = learning_rate
     curve: list[float] = []
@@ -251,3 +274,11 @@ def bb(
             optimality = problem.optimality(w, g, min(step, learning_rate))
             converged = optimality <= tol
     return finish(w, b, curve, converged, accepted, stall, stopped, optimality)
+
+
+def _on_device(w, monitor, validation, verbose) -> bool:
+    """Whether to decide the line search on the device: another library's
+    arrays, and nothing that must see each iteration (as ``"gd"``'s
+    :class:`~._base.Pending`)."""
+    quiet = monitor is None and validation is None and not verbose
+    return quiet and not is_numpy(namespace(w))
