@@ -55,8 +55,10 @@ class Problem:
     def n_samples(self) -> int:
         return self.X.shape[1]
 
-    def loss_and_grad(self, w, b):
-        """``f(w, b)`` and ``{"dw", "db"}``, its gradient."""
+    def loss_and_grad(self, w, b, *, to_float: bool = True):
+        """``f(w, b)`` and ``{"dw", "db"}``, its gradient (with
+        ``to_float=False``, another library's ``f`` stays a 0-d array on its
+        device)."""
         grads, f = core.propagate(
             w,
             b,
@@ -64,6 +66,7 @@ class Problem:
             self.Y,
             sample_weight=self.sample_weight,
             alpha=self.penalty.l2,
+            to_float=to_float,
         )
         db = grads["db"]
         if np.ndim(db) == 0 and is_numpy(namespace(db)):  # a float: a np.float64

@@ -20,11 +20,19 @@ A ``monitor`` (``None``: no call) has ``begin(name, w, b, n_subtasks=0)`` and
 ``end(w, b, cost, step, grads=None, data=None) -> bool``, called around each
 iteration (each epoch, and in it each batch, of ``"sgd"``) with the iterate
 reached, its cost, step and gradient; ``True`` stops there (``stopped``).
+
+On another library's arrays (a GPU's), with no ``monitor``, no ``verbose``
+and no validation set, no solver waits for the device at each iteration:
+``"gd"`` reads its stopping test back once every ``SETTLE_EVERY``
+iterations, and ``"nesterov"`` and ``"bb"`` decide their line searches on
+the device (:mod:`._line_search_device`: the same arithmetic as their host
+loops, so the same iterates), reading back once every ``SETTLE_EVERY``
+iterations or so.
 """
 
-from sklearn_gd_logreg._solvers._base import Result
-from sklearn_gd_logreg._solvers._gd import SETTLE_EVERY, gd
-from sklearn_gd_logreg._solvers._line_search import MEMORY, bb, nesterov
+from sklearn_gd_logreg._solvers._base import MEMORY, SETTLE_EVERY, Result
+from sklearn_gd_logreg._solvers._gd import gd
+from sklearn_gd_logreg._solvers._line_search import bb, nesterov
 from sklearn_gd_logreg._solvers._sgd import sgd
 
 __all__ = [

@@ -1,7 +1,8 @@
 """What the solvers share: their :class:`Result`, how it is made at the
 end (:func:`finish`), the stall test of ``n_iter_no_change``, inner
-products without BLAS threads, and the scalars a solver on another
-library's arrays has not read back yet."""
+products without BLAS threads, the scalars a solver on another
+library's arrays has not read back yet, and the line searches' constants
+and refused-step rule (on the host and on a device)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sklearn_gd_logreg._divergence import diverged
 from sklearn_gd_logreg._sgd_epochs import (
     Iterate,
 )
 from sklearn_gd_logreg._xp import device, is_numpy, namespace, to_numpy
+
+SETTLE_EVERY = 10  # on another library's arrays: iterations (rounds) per read-back
+GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
+MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
+TRIALS = 200  # "nesterov", "bb": steps a line search tries before it gives up
+MEMORY = 10  # "bb": a step must improve on the highest of the last 10 objectives
+SIGMA = 1e-4  # "bb": by SIGMA |d|^2 / (2 step)
 
 
 @dataclass
@@ -101,10 +110,11 @@ def dots(*pairs) -> list[float]:
 
 
 class Pending:
-    """Iterations of ``"gd"`` whose scalars (each a 0-d array on the
-    device) are not read back yet: ``add`` one, ``read`` all their values in
-    one transfer, as rows of floats. ``iterates`` are their ``(w, b)``,
-    ``best`` the one that met ``tol``, once found."""
+    """Iterations of ``"gd"`` (rounds of a line search) whose scalars (each
+    a 0-d array on the device) are not read back yet: ``add`` one, ``read``
+    all their values in one transfer, as rows of floats. ``iterates`` are
+    their ``(w, b)`` (what the round needs kept), ``best`` the one that met
+    ``tol``, once found."""
 
     def __init__(self, xp, device):
         self.xp, self.device = xp, device
@@ -125,3 +135,27 @@ class Pending:
         self.scalars = []
         values = to_numpy(xp.stack(rows))  # one transfer
         return [tuple(float(v) for v in row) for row in values]
+
+
+def shorter(step, finite, squared, curvature, learning_rate, k) -> float:
+    """The next trial of a line search after ``step`` was refused: divided
+    by 65536 when its objective overflowed (a step far too long), the one
+    the measured curvature allows when it failed the curvature test by more
+    than 1024 times, else half. Underflow to 0 reports divergence."""
+    if not finite:
+        step /= 65536
+    elif curvature > 1024 * squared / (2 * step):  # far too long
+        step = squared / (2 * curvature)
+    else:
+        step /= 2
+    if step == 0.0:  # underflow: no step is short enough
+        diverged(learning_rate, k, "the line search found no step")
+    return step
+
+
+def shorter_on_device(xp, step, finite, squared, curvature):
+    """:func:`shorter` for 0-d arrays on a device, with the same arithmetic
+    (its underflow to 0 is for the caller to read back and report)."""
+    far_too_long = curvature > 1024 * squared / (2 * step)
+    cut = xp.where(far_too_long, squared / (2 * curvature), step / 2)
+    return xp.where(finite, cut, step / 65536)

@@ -10,10 +10,14 @@ import numpy as np
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._divergence import check_finite, check_l2_step, diverged
 from sklearn_gd_logreg._problem import Problem
-from sklearn_gd_logreg._solvers._base import Pending, Result, Stall, finish
+from sklearn_gd_logreg._solvers._base import (
+    SETTLE_EVERY,
+    Pending,
+    Result,
+    Stall,
+    finish,
+)
 from sklearn_gd_logreg._xp import device, is_numpy, namespace
-
-SETTLE_EVERY = 10  # "gd" on another library's arrays: iterations per read-back
 
 
 def gd(

@@ -12,13 +12,23 @@ import numpy as np
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._divergence import check_finite, diverged
 from sklearn_gd_logreg._problem import Problem
-from sklearn_gd_logreg._solvers._base import Result, Stall, dots, finish
-
-GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
-MAX_STEP = float(np.finfo(np.float64).max) / GROWTH  # 1.25 x a step stays finite
-TRIALS = 200  # "nesterov", "bb": steps a line search tries before it gives up
-MEMORY = 10  # "bb": a step must improve on the highest of the last 10 objectives
-SIGMA = 1e-4  # "bb": by SIGMA |d|^2 / (2 step)
+from sklearn_gd_logreg._solvers._base import (
+    GROWTH,
+    MAX_STEP,
+    MEMORY,
+    SIGMA,
+    TRIALS,
+    Result,
+    Stall,
+    dots,
+    finish,
+    shorter,
+)
+from sklearn_gd_logreg._solvers._line_search_device import (
+    bb_on_device,
+    nesterov_on_device,
+)
+from sklearn_gd_logreg._xp import is_numpy, namespace
 
 
 def nesterov(
@@ -59,7 +69,20 @@ def nesterov(
     also stops when the validation loss has reached no new minimum for
     ``n_iter_no_change`` iterations (:class:`Stall`) and returns the best
     iterate there (or the start, if none is better).
+
+    On another library's arrays, unless something watches each iteration,
+    the line search is decided on the device (:func:`nesterov_on_device`).
     """
+    if _on_device(w, monitor, validation, verbose):
+        return nesterov_on_device(
+            problem,
+            w,
+            b,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            tol=tol,
+            growth=growth,
+        )
     penalty = problem.penalty
     step, t = learning_rate, 1.0
     x_w, x_b = y_w, y_b = w, b
@@ -103,7 +126,7 @@ def nesterov(
                 finite = np.isfinite(f_new + squared + curvature)
                 if finite and curvature <= squared / (2 * step):
                     break
-                step = _shorter(step, finite, squared, curvature, learning_rate, k)
+                step = shorter(step, finite, squared, curvature, learning_rate, k)
             else:
                 diverged(learning_rate, k, "the line search found no step")
             F_new = f_new + penalty.nonsmooth(new_w)
@@ -169,8 +192,13 @@ def bb(
     and the objective may rise for a few iterations, never above the
     highest of the last ``MEMORY``. ``learning_rate`` is the first step.
     Stops when ``problem.optimality <= tol``; with a ``validation`` problem,
-    also as :func:`nesterov`.
+    also as :func:`nesterov`. On another library's arrays, as
+    :func:`nesterov`'s, decided on the device (:func:`bb_on_device`).
     """
+    if _on_device(w, monitor, validation, verbose):
+        return bb_on_device(
+            problem, w, b, learning_rate=learning_rate, max_iter=max_iter, tol=tol
+        )
     penalty = problem.penalty
     step = accepted = learning_rate
     curve: list[float] = []
@@ -218,7 +246,7 @@ def bb(
                     or curvature <= squared / (2 * step)
                 ):
                     break
-                step = _shorter(step, finite, squared, curvature, learning_rate, k)
+                step = shorter(step, finite, squared, curvature, learning_rate, k)
             else:
                 diverged(learning_rate, k, "the line search found no step")
             curve.append(F_new)
@@ -248,17 +276,9 @@ def bb(
     return finish(w, b, curve, converged, accepted, stall, stopped, optimality)
 
 
-def _shorter(step, finite, squared, curvature, learning_rate, k) -> float:
-    """The next trial of a line search after ``step`` was refused: divided
-    by 65536 when its objective overflowed (a step far too long), the one
-    the measured curvature allows when it failed the curvature test by more
-    than 1024 times, else half. Underflow to 0 reports divergence."""
-    if not finite:
-        step /= 65536
-    elif curvature > 1024 * squared / (2 * step):  # far too long
-        step = squared / (2 * curvature)
-    else:
-        step /= 2
-    if step == 0.0:  # underflow: no step is short enough
-        diverged(learning_rate, k, "the line search found no step")
-    return step
+def _on_device(w, monitor, validation, verbose) -> bool:
+    """Whether to decide the line search on the device: another library's
+    arrays, and nothing that must see each iteration (as ``"gd"``'s
+    :class:`~._base.Pending`)."""
+    quiet = monitor is None and validation is None and not verbose
+    return quiet and not is_numpy(namespace(w))
