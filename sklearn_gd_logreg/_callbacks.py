@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from sklearn_gd_logreg._xp import fitted_arrays, sum_of_squares
+
 try:
     from sklearn.callback import CallbackSupportMixin, with_callbacks
 
@@ -165,8 +167,8 @@ class FitHooks:
         IterationRecorder`)."""
         attributes = {
             **self._static,
-            "coef_": np.ascontiguousarray(np.asarray(w).T, dtype=self._dtype),
-            "intercept_": np.asarray(b, dtype=self._dtype).reshape(-1),
+            # in X's library and on its device, as the fitted estimator's
+            **fitted_arrays(w, b, self._dtype, self._y, self._classes),
             "n_iter_": self._done + len(self._curve),
             "loss_curve_": np.asarray(self._curve),
         }
@@ -188,8 +190,7 @@ def _label_index(Y) -> np.ndarray:
 
 def _norm(grads) -> float:
     """The Euclidean norm of the gradient ``(dw, db)``."""
-    dw, db = np.ravel(grads["dw"]), np.ravel(grads["db"])
-    return float(np.sqrt(np.einsum("i,i->", dw, dw) + np.einsum("i,i->", db, db)))
+    return math.sqrt(sum_of_squares(grads["dw"]) + sum_of_squares(grads["db"]))
 
 
 def fit_root(estimator, X, y, attributes: dict) -> None:

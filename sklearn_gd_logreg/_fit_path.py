@@ -122,7 +122,7 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
         estimator.loss_curve_ = np.asarray(previous + result.loss_curve)
         estimator.validation_scores_ = None if scores is None else np.asarray(scores)
     else:  # in X's library and on its device, as scikit-learn's models
-        fitted_on_device(estimator, xp, dev, X.dtype, y, classes, result)
+        fitted_on_device(estimator, X.dtype, y, classes, result)
         estimator.loss_curve_, estimator.validation_scores_ = curves_on_device(
             xp, dev, previous + result.loss_curve, scores
         )

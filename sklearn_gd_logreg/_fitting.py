@@ -27,6 +27,7 @@ from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
 from sklearn_gd_logreg._xp import (
     device,
     dispatched,
+    fitted_arrays,
     is_numpy,
     move_to,
     namespace,
@@ -185,18 +186,13 @@ def keep_iterate(estimator, result) -> None:
             )
 
 
-def fitted_on_device(estimator, xp, device, dtype, y, classes, result) -> None:
-    """Set ``coef_`` and ``intercept_`` from ``result`` in ``xp`` on
-    ``device`` (in ``dtype``, ``X``'s), and ``classes_`` in ``y``'s library
-    and on its device (NumPy for labels of another kind, such as strings),
-    as scikit-learn's Array API estimators do."""
-    estimator.coef_ = xp.asarray(result.w.T, dtype=dtype, device=device, copy=True)
-    intercept = xp.asarray(result.b, dtype=dtype, device=device)
-    estimator.intercept_ = xp.reshape(intercept, (-1,))
-    xp_y, device_y, other_y = dispatched(y)
-    estimator.classes_ = (
-        move_to(classes, xp=xp_y, device=device_y) if other_y else classes
-    )
+def fitted_on_device(estimator, dtype, y, classes, result) -> None:
+    """Set ``coef_``, ``intercept_`` and ``classes_`` from ``result`` as
+    :func:`~sklearn_gd_logreg._xp.fitted_arrays` gives them: in ``X``'s
+    library and on its device (in ``dtype``, ``X``'s), ``classes_`` in
+    ``y``'s, as scikit-learn's Array API estimators do."""
+    for name, value in fitted_arrays(result.w, result.b, dtype, y, classes).items():
+        setattr(estimator, name, value)
 
 
 def curves_on_device(xp, device, curve, scores):

@@ -182,6 +182,28 @@ def dispatched(*arrays):
     return xp, dev, not is_numpy(xp)
 
 
+def fitted_arrays(w, b, dtype, y, classes) -> dict:
+    """``coef_``, ``intercept_`` and ``classes_`` at the core's ``w, b``:
+    in ``w``'s library and on its device, in ``dtype``; ``classes_`` in
+    ``y``'s library and on its device (NumPy for labels of another kind,
+    such as strings), as scikit-learn's Array API estimators hold them."""
+    xp = namespace(w)
+    if is_numpy(xp):
+        return {
+            "coef_": np.ascontiguousarray(np.asarray(w).T, dtype=dtype),
+            "intercept_": np.asarray(b, dtype=dtype).reshape(-1),
+            "classes_": classes,
+        }
+    dev = device(w)
+    intercept = xp.asarray(b, dtype=dtype, device=dev)
+    xp_y, device_y, other_y = dispatched(y)
+    return {
+        "coef_": xp.asarray(w.T, dtype=dtype, device=dev, copy=True),
+        "intercept_": xp.reshape(intercept, (-1,)),
+        "classes_": move_to(classes, xp=xp_y, device=device_y) if other_y else classes,
+    }
+
+
 _NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklearn_gd_logreg._xp import to_numpy
+
 __all__ = ["IterationRecorder"]
 
 FIELDS = ("iteration", "cost", "step", "grad_norm")
@@ -120,8 +122,9 @@ class IterationRecorder:
         for name in ("cost", "step", "grad_norm"):
             history[name].append(info[name])
         if self.params:
-            history["coef"].append(np.array(fitted_estimator.coef_))
-            history["intercept"].append(np.array(fitted_estimator.intercept_))
+            # NumPy copies, from another library's device too
+            history["coef"].append(np.array(to_numpy(fitted_estimator.coef_)))
+            history["intercept"].append(np.array(to_numpy(fitted_estimator.intercept_)))
         return False
 
     def teardown(self, estimator, context) -> None:

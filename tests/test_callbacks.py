@@ -298,3 +298,41 @@ def test_concurrent_fits_of_one_instance_with_callbacks(iris, cancer):
     assert len(recorder.histories_) == 20
     assert all(len(h["cost"]) == len(h["grad_norm"]) > 0 for h in recorder.histories_)
     assert not hasattr(est, "_callback_fit_ctx")
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_callbacks_under_array_api_dispatch(iris, solver):
+    """A torch tensor under array_api_dispatch: the callbacks see every
+    iteration, the estimators they are given hold coef_ and classes_ in
+    torch (as the fitted one), and score as the fitted one; the fit is the
+    one without callbacks."""
+    torch = pytest.importorskip("torch")
+    from sklearn import config_context
+
+    from sklearn_gd_logreg import _xp
+
+    if _xp.array_api_compat is None:  # scikit-learn < 1.7: no dispatch
+        pytest.skip("Array API dispatch needs scikit-learn >= 1.7")
+
+    X, y = iris
+    Xt, yt = torch.asarray(X), torch.asarray(y)
+    params = {"solver": solver, "max_iter": 6, "random_state": 0}
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    recorder = IterationRecorder(params=True)
+    stop = StopAt("epoch" if solver == "sgd" else "iteration", 6)
+    with config_context(array_api_dispatch=True):
+        plain = fit_quietly(GDLogisticRegression(**params), Xt, yt)
+        watched = GDLogisticRegression(**params).set_callbacks(monitor, recorder, stop)
+        fit_quietly(watched, Xt, yt)
+        assert isinstance(stop.fitted.coef_, torch.Tensor)
+        assert isinstance(stop.fitted.classes_, torch.Tensor)
+        last_score = stop.fitted.score(Xt, yt)
+    task = "epoch" if solver == "sgd" else "iteration"
+    assert len(iteration_rows(monitor, task)) == watched.n_iter_ == 6
+    # 1e-6: scikit-learn's accuracy under dispatch is a torch float32
+    assert iteration_rows(monitor, task)[-1]["accuracy"] == pytest.approx(
+        float(last_score), abs=1e-6
+    )
+    assert np.isfinite(recorder.history_["cost"]).all()
+    assert_allclose(recorder.history_["coef"][-1], watched.coef_.numpy(), rtol=1e-12)
+    assert_allclose(watched.coef_.numpy(), plain.coef_.numpy(), rtol=1e-10, atol=1e-13)
