@@ -19,9 +19,11 @@ standard normal, ``y = [X @ w + noise > 0]``), with
   same objective), its seconds and its objective's gap to ``f*``;
 - ``numpy compiled``: our ``"gd"`` iteration on the CPU, the compiled twin
   on a NumPy copy of ``X`` (the same ``(T(3 I) - T(I)) / 2 I``);
-- ``read-backs``: the device-to-host transfers of one ``"gd"`` fit of ``I``
-  and of ``3 I`` iterations (``float``, ``bool``, ``item``, DLPack exports
-  of a tensor, counted by a ``torch.overrides.TorchFunctionMode``).
+- ``read-backs``: the device-to-host transfers (``float``, ``bool``,
+  ``item``, DLPack exports of a tensor, counted by a
+  ``torch.overrides.TorchFunctionMode``) of one ``"gd"``, ``"nesterov"``
+  and ``"bb"`` fit of ``I`` and of ``3 I`` iterations from the fixed step
+  (where the line searches start).
 
 Timings on CUDA synchronise the device before reading the clock. Sizes:
 ``--size full`` 4 000 000 x 256 (4 GB of float32), ``small`` 400 000 x 256,
@@ -92,9 +94,9 @@ def clock(device, run):
     return time.perf_counter() - start, out
 
 
-def gd_fit(X, y, max_iter):
+def gd_fit(X, y, max_iter, solver="gd"):
     return GDLogisticRegression(
-        learning_rate=LEARNING_RATE, max_iter=max_iter, tol=0.0
+        solver=solver, learning_rate=LEARNING_RATE, max_iter=max_iter, tol=0.0
     ).fit(X, y)
 
 
@@ -138,11 +140,13 @@ def main(argv=None) -> dict:
     v = torch.ones(n_features, device=args.device)
     read = float(np.median([clock(args.device, lambda: X @ v)[0] for _ in range(5)]))
     gd_s = per_iteration(args.device, X, y, I, args.repeats)
-    counts = []
-    for max_iter in (I, 3 * I):
-        with ReadBacks() as reads:
-            gd_fit(X, y, max_iter)
-        counts.append(reads.count)
+    read_backs = {}  # per solver: those of fits of I and of 3 I iterations
+    for solver in ("gd", "nesterov", "bb"):
+        counts = read_backs[solver] = []
+        for max_iter in (I, 3 * I):
+            with ReadBacks() as reads:
+                gd_fit(X, y, max_iter, solver)
+            counts.append(reads.count)
 
     best = GDLogisticRegression(solver="nesterov", tol=1e-6, max_iter=2000).fit(X, y)
     f_star = float(best.loss_curve_.min())
@@ -182,8 +186,14 @@ def main(argv=None) -> dict:
         "lbfgs_iterations": int(np.max(torch.as_tensor(lbfgs.n_iter_).cpu().numpy())),
         "lbfgs_gap": lbfgs_gap,
         "numpy_compiled_s_per_iteration": numpy_s,
-        "read_backs": {str(I): counts[0], str(3 * I): counts[1]},
-        "read_backs_per_iteration": (counts[1] - counts[0]) / (2 * I),
+        "read_backs": {
+            solver: {str(I): counts[0], str(3 * I): counts[1]}
+            for solver, counts in read_backs.items()
+        },
+        "read_backs_per_iteration": {
+            solver: (counts[1] - counts[0]) / (2 * I)
+            for solver, counts in read_backs.items()
+        },
         "cpu_threads": torch.get_num_threads(),
     }
     print(f"{n_samples} x {n_features} float32 on {report['device']}")
@@ -200,10 +210,12 @@ def main(argv=None) -> dict:
         f"iterations, gap {lbfgs_gap:.2g} |"
     )
     print(f"| numpy compiled s/iter (CPU) | {numpy_s:.4g} | the twin |")
-    print(
-        f"read-backs per gd fit: {counts[0]} ({I} iterations), {counts[1]} "
-        f"({3 * I}); {report['read_backs_per_iteration']:.2f} per iteration"
-    )
+    for solver, counts in read_backs.items():
+        print(
+            f"read-backs per {solver} fit: {counts[0]} ({I} iterations), "
+            f"{counts[1]} ({3 * I}); "
+            f"{report['read_backs_per_iteration'][solver]:.2f} per iteration"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
