@@ -99,11 +99,15 @@ class Problem:
         """An epoch's mini-batches: the samples in a new random order,
         ``batch_size`` at a time, each the unpenalised problem on them."""
         order = random_state.permutation(self.n_samples)
+        xp = namespace(self.Y)
+        if not is_numpy(xp):  # to the data's device once an epoch, not per batch
+            order = xp.asarray(order, device=device(self.Y))
         for start in range(0, self.n_samples, batch_size):
             yield self.subset(order[start : start + batch_size])
 
     def subset(self, index, penalty: Penalty | None = None) -> Problem:
-        """The loss on the samples ``index`` (NumPy integers), unpenalised
+        """The loss on the samples ``index`` (integers, NumPy's or on the
+        data's device), unpenalised
         unless ``penalty`` is given (a mini-batch, a validation set, a
         training set)."""
         penalty = NO_PENALTY if penalty is None else penalty
@@ -116,12 +120,14 @@ class Problem:
             s = xp.take(self.sample_weight, index, axis=0)
         return Problem(X, Y, s, penalty, self.fit_intercept)
 
-    def weight(self) -> float:
-        """The sum of the sample weights, on the host."""
+    def weight(self, *, to_float: bool = True) -> float:
+        """The sum of the sample weights, on the host (with ``to_float=False``,
+        another library's stays a 0-d array on its device)."""
         s = self.sample_weight
         if isinstance(s, np.ndarray) or not is_array(s):  # NumPy's, Dask's
             return float(s.sum())
-        return float(namespace(s).sum(s))
+        total = namespace(s).sum(s)
+        return float(total) if to_float else total
 
 
 NO_PENALTY = Penalty(0.0, 0.0)

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from sklearn_gd_logreg import _sgd_kernel, _twin
 from sklearn_gd_logreg._divergence import check_finite
 from sklearn_gd_logreg._problem import Problem
+from sklearn_gd_logreg._xp import is_array, is_numpy, namespace
 
 _STATE = ("epochs_seen", "total", "weight", "eta", "samples_seen", "n_averaged")
 
@@ -95,17 +96,28 @@ def python_epoch(problem, it: Iterate, random_state, *, batch_size, eta0,
                  invscaling, power_t, n_batches, mean_weight, learning_rate,
                  epoch, monitor) -> Epoch:  # fmt: skip
     """The reference: one epoch of ``problem.batches``, each step taken
-    with the problem's gradient and the penalty's ``prox``."""
+    with the problem's gradient and the penalty's ``prox``.
+
+    On another library's arrays, unless a monitor watches each batch, no
+    batch waits for the device (:func:`_device_step`): the epoch's loss and
+    weight come back as 0-d arrays, read once by the solver."""
     penalty = problem.penalty
     w, b, eta, total, weight, stopped = it.w, it.b, eta0, 0.0, 0.0, False
+    on_device = monitor is None and not is_numpy(namespace(w))
     for batch in problem.batches(batch_size, random_state):
         if monitor is not None:
             monitor.begin("batch", w, b)
-        batch_weight = batch.weight()  # one read-back from a device
         eta = eta0
         if invscaling:  # a power that underflows, never overflows
             eta = eta * (1.0 + it.epochs_seen) ** -power_t
         it.epochs_seen += 1.0 / n_batches
+        if on_device:
+            w, b, f, batch_weight = _device_step(batch, penalty, w, b, eta, mean_weight)
+            total, weight = total + f * batch_weight, weight + batch_weight
+            it.w, it.b = w, b
+            it.step_done(batch.n_samples)
+            continue
+        batch_weight = batch.weight()  # one read-back from a device
         dw, f = penalty.l2 * w, math.nan
         if batch_weight > 0.0:  # else only the penalty's step
             f, grads = batch.loss_and_grad(w, b)
@@ -123,7 +135,28 @@ def python_epoch(problem, it: Iterate, random_state, *, batch_size, eta0,
             if monitor.end(w, b, f, eta, {"dw": dw, "db": db}, batch):
                 stopped = True  # the epoch ends with the batches done
                 break
+    if on_device:  # read back once per epoch
+        total, weight = float(total), float(weight)
     return Epoch(total, weight, eta, stopped)
+
+
+def _device_step(batch, penalty, w, b, eta, mean_weight):
+    """:func:`python_epoch`'s step on a device, without a read-back: a batch
+    of weight 0 (whose mean loss is 0 / 0) takes only the penalty's step,
+    chosen by ``where``. Returns ``w, b`` and the batch's loss (0 for weight
+    0) and weight, 0-d arrays (the batch is unpenalised: ``penalty`` is the
+    problem's)."""
+    xp = namespace(w)
+    batch_weight = batch.weight(to_float=False)
+    keep = batch_weight > 0.0
+    f, grads = batch.loss_and_grad(w, b, to_float=False)
+    scale = batch_weight / (batch.n_samples * mean_weight)
+    dw = penalty.l2 * w + scale * xp.where(keep, grads["dw"], xp.zeros_like(w))
+    db = grads["db"]
+    if is_array(db):  # (NaN where the weight is 0: no 0 * db)
+        b = b - eta * scale * xp.where(keep, db, xp.zeros_like(db))
+    w = penalty.prox(w - eta * dw, eta)
+    return w, b, xp.where(keep, f, xp.zeros_like(f)), batch_weight
 
 
 def compiled_epoch(problem: Problem, it: Iterate, random_state, *, batch_size,

@@ -297,3 +297,40 @@ def test_a_monitor_or_verbose_sees_every_iteration(
     assert device_loops[solver] == 1
     assert_allclose(unwatched.loss_curve, watched.loss_curve, rtol=1e-12)
     assert_allclose(to_numpy(unwatched.w), to_numpy(watched.w), rtol=1e-12)
+
+
+def test_sgd_reads_the_device_once_per_epoch_not_per_batch(torch_cpu, cancer):
+    """ "sgd" on a device: an epoch of 18 batches adds a few read-backs (its
+    loss and weight, the epoch's tests), none per batch, and puts no host
+    number on the device per batch."""
+    xp, dev = torch_cpu
+    counts = {}
+    for epochs in (2, 6):
+        with _counting(xp)() as count:
+            params = dict(solver="sgd", max_iter=epochs, tol=0.0, random_state=0)
+            _fit_on(xp, dev, *cancer, **params)  # 569 rows: 18 batches of 32
+        counts[epochs] = count.reads, count.writes
+    assert counts[6][0] - counts[2][0] <= 4 * 5  # at most 5 per epoch
+    assert counts[6][1] - counts[2][1] <= 4 * 1
+
+
+@pytest.mark.parametrize("average", [False, True])
+def test_sgd_batches_of_weight_zero_on_a_device(lib, iris, average):
+    """Batches whose rows all weigh 0 take only the penalty's step, chosen
+    on the device: the model of the NumPy fit (whose epochs are compiled)."""
+    xp, dev = lib
+    X, y = iris
+    weight = np.zeros(len(y))
+    weight[::10] = 1.0  # 15 rows of 150 weigh: most batches of 2 weigh 0
+    params = dict(
+        solver="sgd", batch_size=2, max_iter=3, tol=0.0, alpha=0.01,
+        learning_rate=0.05, random_state=0, average=average,
+    )  # fmt: skip
+    ours = GDLogisticRegression(**params).fit(X, y, sample_weight=weight)
+    with config_context(array_api_dispatch=True):
+        Xd, yd = xp.asarray(X, device=dev), xp.asarray(y, device=dev)
+        wd = xp.asarray(weight, device=dev)
+        theirs = GDLogisticRegression(**params).fit(Xd, yd, sample_weight=wd)
+    for name in ("coef_", "intercept_", "loss_curve_"):
+        expected = getattr(ours, name)
+        assert_allclose(to_numpy(getattr(theirs, name)), expected, rtol=1e-10)
