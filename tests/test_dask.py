@@ -245,11 +245,13 @@ def test_sgd_streams_the_chunks(threads, iris):
     )
     assert model.score(X, y) > 0.9
     assert abs(model.score(X, y) - reference.score(X, y)) < 0.05
-    # partial_fit: one epoch per call, over a Dask array likewise
+    # partial_fit: one epoch per call, over a Dask array likewise (3 calls:
+    # 0.77, 0.83, 0.90 after 1, 2, 3; each call costs its setup on the
+    # cluster, about 0.5 s)
     online = GDLogisticRegression(random_state=0)
-    for _ in range(5):
+    for _ in range(3):
         online.partial_fit(Xd, yd, classes=np.unique(y))
-    assert online.t_ == pytest.approx(5.0) and online.score(X, y) > 0.85
+    assert online.t_ == pytest.approx(3.0) and online.score(X, y) > 0.85
 
 
 def test_sgd_epoch_visits_each_sample_once(threads, iris):
