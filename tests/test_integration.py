@@ -78,7 +78,11 @@ def test_cross_val_score_next_to_logistic_regression(digit_images):
     images, y = digit_images
     X = images.reshape(len(images), -1)
     alpha = 1e-2
-    ours = make_pipeline(StandardScaler(), GDLogisticRegression(alpha=alpha))
+    # 300 iterations, not the default 2000: the scores are those of the
+    # optimum from about 200 on (mean 0.9238 at 300, 0.9232 at 2000)
+    ours = make_pipeline(
+        StandardScaler(), GDLogisticRegression(alpha=alpha, max_iter=300)
+    )
     ref = make_pipeline(
         StandardScaler(),
         LogisticRegression(C=1 / (alpha * len(y) * 0.8), max_iter=5000),
