@@ -19,7 +19,11 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 TORCH = [block for block in BLOCKS if "import torch" in block]
 
 
+@pytest.mark.slow  # 3.5-4.5 s end to end (a Dask cluster among them): CI's slow step
 def test_readme_python_blocks_run(capsys):
+    """Every block in turn, as a user's session: the grid search, the L1 fit
+    and the stream, the callbacks, the displays, the Dask cluster. Run in the
+    slow step with the examples, for the main suite's 45 s budget."""
     assert BLOCKS, "the README has no Python example"
     namespace: dict = {}  # the blocks build on each other, as in a session
     for block in BLOCKS:
