@@ -95,9 +95,10 @@ def _warned(fit):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
-@pytest.mark.parametrize("data", ["cancer", "iris"])  # binary, 3 classes
-@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])  # l2 in elasticnet
+@pytest.mark.parametrize(  # binary, 3 classes; with and without the intercept
+    ("data", "fit_intercept"), [("cancer", True), ("iris", False), ("iris", True)]
+)
 def test_the_same_fit_as_numpys(
     lib, device_loops, solver, penalty, data, fit_intercept, request
 ):
@@ -117,8 +118,9 @@ def test_the_same_fit_as_numpys(
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
-@pytest.mark.parametrize("data", ["cancer", "iris"])
+@pytest.mark.parametrize(
+    ("data", "penalty"), [("cancer", "elasticnet"), ("iris", "l2")]
+)  # fmt: skip
 def test_the_same_iterates_as_the_host_loop(lib, solver, penalty, data, request):
     """Only the timing of the read-backs differs: on array-api-strict
     (NumPy's arithmetic) every number is the host loop's, bit for bit; on
@@ -138,7 +140,7 @@ def test_the_same_iterates_as_the_host_loop(lib, solver, penalty, data, request)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("tol", [3e-2, 1e-3, 1e-5])
+@pytest.mark.parametrize("tol", [3e-2, 1e-5])
 def test_stops_where_the_host_loop_meets_tol(lib, solver, tol, iris):
     """tol met between two read-backs: the fit ends at the iterate where
     the host loop's does (and NumPy's, after as many steps), not at the
