@@ -73,3 +73,24 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "GDLogisticRegression()-check_array_api" in item.nodeid:
             item.add_marker(pytest.mark.slow)
+
+
+def _cpu_library(name):
+    """(namespace, device) of the Array API library ``name`` on its CPU
+    device, or a skip where it is not installed."""
+    xp = pytest.importorskip(name)
+    if name == "torch":
+        return xp, xp.device("cpu")
+    return xp, xp.Device("CPU_DEVICE")
+
+
+@pytest.fixture(params=["torch", "array_api_strict"])
+def lib(request):
+    """torch and array-api-strict on the CPU, in turn (test_core_array_api.py
+    has its own, over dtypes and devices too)."""
+    return _cpu_library(request.param)
+
+
+@pytest.fixture
+def torch_cpu():
+    return _cpu_library("torch")

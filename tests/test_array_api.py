@@ -27,24 +27,6 @@ if _xp.array_api_compat is None:
     )
 
 
-def _library(name):
-    """(namespace, device) of ``name``'s CPU device, or a skip."""
-    xp = pytest.importorskip(name)
-    if name == "torch":
-        return xp, xp.device("cpu")
-    return xp, xp.Device("CPU_DEVICE")
-
-
-@pytest.fixture(params=["torch", "array_api_strict"])
-def lib(request):
-    return _library(request.param)
-
-
-@pytest.fixture
-def torch_cpu():
-    return _library("torch")
-
-
 def _on(xp, dev, *arrays, dtype=None):
     out = tuple(xp.asarray(a, dtype=dtype, device=dev) for a in arrays)
     return out[0] if len(out) == 1 else out

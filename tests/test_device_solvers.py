@@ -34,24 +34,6 @@ SOLVERS = ["nesterov", "bb"]
 FITTED = ("coef_", "intercept_", "loss_curve_")
 
 
-def _library(name):
-    """(namespace, device) of ``name``'s CPU device, or a skip."""
-    xp = pytest.importorskip(name)
-    if name == "torch":
-        return xp, xp.device("cpu")
-    return xp, xp.Device("CPU_DEVICE")
-
-
-@pytest.fixture(params=["torch", "array_api_strict"])
-def lib(request):
-    return _library(request.param)
-
-
-@pytest.fixture
-def torch_cpu():
-    return _library("torch")
-
-
 @pytest.fixture
 def device_loops(monkeypatch):
     """Counts the fits whose line search ran on the device."""
