@@ -130,8 +130,8 @@ def sums(w, b, X: Columns, Y: Labels, sample_weight: Columns | None):
     n_x, K = w.shape
     kwargs = {"w": w, "b": b, "n_classes": _n_classes(Y)}
     columns = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-    placed = _placement(*columns)
     with on_workers():
+        placed = _placement(*columns)
         if placed is not None:
             total = _by_worker(placed, _chunk_sums, _added, kwargs, 1 + n_x * K + K)
         else:
@@ -163,9 +163,10 @@ def _placement(*columns):
     :class:`Columns`) is a future of the current ``distributed`` client:
     ``groups`` lists, per worker holding chunks of ``X`` (``columns[0]``),
     its address and those chunks' futures, one tuple per chunk in
-    ``columns``' order. Else ``None``. Remembered on ``X``; the addresses
-    are only hints (a task may run elsewhere, if a worker was lost)."""
-    X, key = columns[0], tuple(id(c.rows) for c in columns)
+    ``columns``' order. Else ``None``. Remembered on ``X``, by the arrays'
+    names (Dask's tokens of their graphs); the addresses are only hints (a
+    task may run elsewhere, if a worker was lost)."""
+    X, key = columns[0], tuple(c.rows.name for c in columns)
     if not hasattr(X, "_placed"):
         X._placed = {}
     if key not in X._placed:
@@ -175,7 +176,7 @@ def _placement(*columns):
 
 def _place(columns):
     try:
-        from distributed import Client, futures_of
+        from distributed import Client, futures_of, wait
     except ImportError:
         return None
     try:
@@ -190,6 +191,7 @@ def _place(columns):
             return None  # not persisted on this client's workers
         chunks.append([futures[k] for k in keys])
     chunks = list(zip(*chunks, strict=True))  # per chunk: its X, Y (and s) futures
+    wait([chunk[0] for chunk in chunks])  # where they lie, once computed
     who = client.who_has([chunk[0] for chunk in chunks])
     groups: dict = {}
     for i, chunk in enumerate(chunks):
@@ -213,7 +215,8 @@ def _by_worker(placed, per_chunk, combine, kwargs, width):
     ``width`` values) of each chunk it holds, then the rows combined by
     ``combine`` (rows to a row). Up to ``ORDERED`` values in all, every
     chunk's row comes back and they are combined here in the chunks' order:
-    the same bits wherever the chunks lie. Above, each worker combines its
+    the same bits wherever the chunks lie (on workers alike: each chunk's
+    sums use the threads its worker allows). Above, each worker combines its
     own rows first (wide data: less traffic, an order that follows where the
     chunks lie)."""
     client, groups = placed
@@ -226,8 +229,9 @@ def _by_worker(placed, per_chunk, combine, kwargs, width):
             per_chunk,
             None if ordered else combine,
             kwargs,
-            workers=None if address is None else [address],
-            allow_other_workers=True,
+            # a hint: anywhere, if the worker is lost (or none was known)
+            **({} if address is None else {"workers": [address]}),
+            allow_other_workers=address is not None,
             pure=False,
         )
         for address, (_, chunks) in groups
@@ -292,8 +296,8 @@ def power_products(X: Columns, s: Columns, v_w, v_b: float):
     the sums.
     """
     n_x, kwargs = len(v_w), {"v_w": v_w, "v_b": v_b}
-    placed = _placement(X, s)
     with on_workers():
+        placed = _placement(X, s)
         if placed is not None:
             total = _by_worker(placed, _chunk_power, _rescaled_sum, kwargs, n_x + 2)
         else:

@@ -71,14 +71,13 @@ cdef double _dense_rows(
     (at least one, at most TWIN_CHUNK rows): their losses from their scores
     (vectorised across the rows), then their updates while they are in the
     level-1 cache, in one loop with the next chunk's scores (``twin_rows``).
-    ``dz`` is summed here and added into ``db`` once: ``db`` of another task
-    may share its cache line."""
+    ``dz`` is added into ``db`` once (another task's may share its line)."""
     cdef double *z = <double *> malloc((2 * K * TWIN_CHUNK + K) * sizeof(double))
     cdef double *nz = z + K * TWIN_CHUNK
     cdef double *dbt = nz + K * TWIN_CHUNK
     cdef double *buffer = z
     cdef double loss = 0.0
-    cdef const floating *x
+    cdef const floating *x, *xd
     cdef Py_ssize_t i = lo, k, r, rows = 0, nrows, block = TWIN_BLOCK
     cdef Py_ssize_t chunk = 16384 // max(1, n * <Py_ssize_t> sizeof(floating))
     chunk = max(block, min(<Py_ssize_t> TWIN_CHUNK, chunk - chunk % block))
@@ -93,13 +92,14 @@ cdef double _dense_rows(
                 nz[k * TWIN_CHUNK + r] = b[k]
             for r in range(0, max(rows, nrows), 8):  # TWIN_BLOCK
                 x = X + (i + r) * n
+                xd = x + rows * n if r < nrows else x  # never past X's end
                 if floating is float:
                     twin_rows_f(z + k * TWIN_CHUNK + r, x, max(0, min(block, rows - r)),
-                                GT + k * n, x + rows * n, max(0, min(block, nrows - r)),
+                                GT + k * n, xd, max(0, min(block, nrows - r)),
                                 WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
                 else:
                     twin_rows_d(z + k * TWIN_CHUNK + r, x, max(0, min(block, rows - r)),
-                                GT + k * n, x + rows * n, max(0, min(block, nrows - r)),
+                                GT + k * n, xd, max(0, min(block, nrows - r)),
                                 WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
         i, rows, nrows = i + rows, nrows, 0
         z, nz = nz, z

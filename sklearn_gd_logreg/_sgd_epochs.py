@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from sklearn_gd_logreg import _sgd_kernel, _twin
 from sklearn_gd_logreg._divergence import check_finite
 from sklearn_gd_logreg._problem import Problem
-from sklearn_gd_logreg._xp import is_array, is_numpy, namespace
+from sklearn_gd_logreg._xp import device, is_array, is_numpy, namespace, widest_float
 
 _STATE = ("epochs_seen", "total", "weight", "eta", "samples_seen", "n_averaged")
 
@@ -144,18 +144,23 @@ def _device_step(batch, penalty, w, b, eta, mean_weight):
     """:func:`python_epoch`'s step on a device, without a read-back: a batch
     of weight 0 (whose mean loss is 0 / 0) takes only the penalty's step,
     chosen by ``where``. Returns ``w, b`` and the batch's loss (0 for weight
-    0) and weight, 0-d arrays (the batch is unpenalised: ``penalty`` is the
-    problem's)."""
+    0) and weight, 0-d arrays in the widest float, as the host loop's Python
+    floats (the batch is unpenalised: ``penalty`` is the problem's). A loss
+    that stops being finite is reported at the epoch's end."""
     xp = namespace(w)
-    batch_weight = batch.weight(to_float=False)
+    wide = widest_float(xp, device(w))
+    batch_weight = xp.astype(batch.weight(to_float=False), wide)
     keep = batch_weight > 0.0
     f, grads = batch.loss_and_grad(w, b, to_float=False)
     scale = batch_weight / (batch.n_samples * mean_weight)
-    dw = penalty.l2 * w + scale * xp.where(keep, grads["dw"], xp.zeros_like(w))
+    dw = xp.where(keep, grads["dw"], xp.zeros_like(w))
+    dw = penalty.l2 * w + xp.astype(scale, w.dtype) * dw  # as a float scales it
     db = grads["db"]
     if is_array(db):  # (NaN where the weight is 0: no 0 * db)
-        b = b - eta * scale * xp.where(keep, db, xp.zeros_like(db))
+        db = xp.where(keep, db, xp.zeros_like(db))
+        b = b - xp.astype(eta * scale, db.dtype) * db
     w = penalty.prox(w - eta * dw, eta)
+    f = xp.astype(f, wide)
     return w, b, xp.where(keep, f, xp.zeros_like(f)), batch_weight
 
 

@@ -182,6 +182,15 @@ def dispatched(*arrays):
     return xp, dev, not is_numpy(xp)
 
 
+def widest_float(xp, dev):
+    """float64, the host's floats, where the device has it (else float32)."""
+    try:
+        floats = xp.__array_namespace_info__().dtypes(kind="real floating", device=dev)
+    except AttributeError:  # a namespace older than the 2023.12 standard
+        return xp.float64
+    return floats.get("float64", xp.float32)
+
+
 def fitted_arrays(w, b, dtype, y, classes) -> dict:
     """``coef_``, ``intercept_`` and ``classes_`` at the core's ``w, b``:
     in ``w``'s library and on its device, in ``dtype``; ``classes_`` in

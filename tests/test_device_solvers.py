@@ -318,3 +318,28 @@ def test_sgd_batches_of_weight_zero_on_a_device(lib, iris, average):
     for name in ("coef_", "intercept_", "loss_curve_"):
         expected = getattr(ours, name)
         assert_allclose(to_numpy(getattr(theirs, name)), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sgd_on_a_device_takes_the_host_loops_steps(torch_cpu, iris, dtype):
+    """The device's batches (sums in float64, as the host loop's Python
+    floats) give the host loop's model, which a callback watching each
+    batch makes run, in float32 too: the same epochs, to rounding."""
+    callback = pytest.importorskip("sklearn.callback")
+    from sklearn_gd_logreg.callbacks import IterationRecorder
+
+    assert callback  # scikit-learn >= 1.9: the host loop on request
+    xp, dev = torch_cpu
+    X, y = iris
+    weight = np.random.default_rng(0).uniform(0.0, 2.0, len(y))
+    params = dict(solver="sgd", batch_size=8, max_iter=4, tol=0.0, random_state=0)
+    with config_context(array_api_dispatch=True):
+        Xd = xp.asarray(X, dtype=getattr(xp, dtype), device=dev)
+        yd, wd = xp.asarray(y, device=dev), xp.asarray(weight, device=dev)
+        device = GDLogisticRegression(**params).fit(Xd, yd, sample_weight=wd)
+        host = GDLogisticRegression(**params).set_callbacks(IterationRecorder())
+        host.fit(Xd, yd, sample_weight=wd)
+    rtol = 1e-6 if dtype == "float32" else 1e-12
+    for name in FITTED:
+        expected = to_numpy(getattr(host, name))
+        assert_allclose(to_numpy(getattr(device, name)), expected, rtol=rtol)

@@ -256,3 +256,27 @@ def test_fit_leaves_the_thread_settings_as_it_found_them(rng):
         fit_quietly(GDLogisticRegression(max_iter=20, tol=0.0), X, y)
         assert threads() == limited
     assert threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("n_x", "m"), [(257, 130), (2100, 9), (600, 64)])
+@pytest.mark.parametrize("K", [1, 3])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_wide_rows_never_read_past_the_data(
+    rng, monkeypatch, dtype, n_x, m, K, threads
+):
+    """Chunks of 1 to 8 rows (rows of 16 KiB or more), their last partial
+    blocks, and the rows right after X's last one, NaN, which the twin must
+    never read: the reference's numbers, finite."""
+    w, b, X, Y, s = problem(rng, n_x, m, K, dtype)
+    rows = np.full((m + 8, n_x), np.nan, dtype=dtype)
+    rows[:m] = X.T
+    X = rows[:m].T  # the view fit passes, followed in memory by NaN rows
+    assert _twin.reads(w, X)
+    monkeypatch.setattr(_twin, "MIN_WORK", 1)
+    monkeypatch.setattr(_twin, "REDUCE", 0)
+    monkeypatch.setenv("OMP_NUM_THREADS", str(threads))
+    got = core.propagate(w, b, X, Y, sample_weight=s)
+    assert np.isfinite(got[1]) and np.isfinite(got[0]["dw"]).all()
+    expected = reference(w.astype(np.float64), b, X.astype(np.float64), Y, s)
+    assert_same(got, expected, 1e-12 if dtype == np.float64 else 1e-4)

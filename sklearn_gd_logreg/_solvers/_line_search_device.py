@@ -39,7 +39,7 @@ from sklearn_gd_logreg._solvers._base import (
     finish,
     shorter_on_device,
 )
-from sklearn_gd_logreg._xp import device, is_array, namespace
+from sklearn_gd_logreg._xp import device, is_array, namespace, widest_float
 
 
 class _Rounds:
@@ -57,7 +57,7 @@ class _Rounds:
     def __init__(self, w, learning_rate, max_iter, tol, rounds_per_iteration=1):
         self.xp, self.device = namespace(w), device(w)
         self.dtype = w.dtype
-        self.scalar_dtype = _scalar_dtype(self.xp, self.device)
+        self.scalar_dtype = widest_float(self.xp, self.device)
         self.max_step = float(self.xp.finfo(self.scalar_dtype).max) / GROWTH
         self.learning_rate, self.max_iter, self.tol = learning_rate, max_iter, tol
         self.settle_every = SETTLE_EVERY * rounds_per_iteration  # rounds
@@ -122,15 +122,6 @@ class _Rounds:
                 self.curve.append(F)  # an iteration that takes no step
                 return True, row, iterate
         return None
-
-
-def _scalar_dtype(xp, dev):
-    """float64, the host loops' floats, where the device has it."""
-    try:
-        floats = xp.__array_namespace_info__().dtypes(kind="real floating", device=dev)
-    except AttributeError:  # a namespace older than the 2023.12 standard
-        return xp.float64
-    return floats.get("float64", xp.float32)
 
 
 def _as_array(b, rounds):
