@@ -79,7 +79,7 @@ def _warned(fit):
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("penalty", ["l1", "elasticnet"])  # l2 in elasticnet
 @pytest.mark.parametrize(  # binary, 3 classes; with and without the intercept
-    ("data", "fit_intercept"), [("cancer", True), ("iris", False), ("iris", True)]
+    ("data", "fit_intercept"), [("cancer", True), ("iris", False)]
 )
 def test_the_same_fit_as_numpys(
     lib, device_loops, solver, penalty, data, fit_intercept, request
