@@ -75,6 +75,7 @@ class Columns:
         self.ndim = len(self.shape)
         self.dtype = rows.dtype
         self._total = total
+        self._placed: dict = {}  # _placement's, by the arrays' names
 
     def sum(self) -> float:
         """The sum of all values, on the workers (remembered if given)."""
@@ -167,8 +168,6 @@ def _placement(*columns):
     names (Dask's tokens of their graphs); the addresses are only hints (a
     task may run elsewhere, if a worker was lost)."""
     X, key = columns[0], tuple(c.rows.name for c in columns)
-    if not hasattr(X, "_placed"):
-        X._placed = {}
     if key not in X._placed:
         X._placed[key] = _place(columns)
     return X._placed[key]

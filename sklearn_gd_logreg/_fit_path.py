@@ -12,7 +12,6 @@ from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem, is_dask
 from sklearn_gd_logreg._fitting import (
     curves_on_device,
     divergence_error,
-    fitted_on_device,
     keep_iterate,
     shuffler,
     start,
@@ -31,7 +30,7 @@ from sklearn_gd_logreg._inputs import (
 from sklearn_gd_logreg._penalties import make_penalty
 from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._solvers import SOLVERS
-from sklearn_gd_logreg._xp import dispatched, to_numpy
+from sklearn_gd_logreg._xp import dispatched, fitted_arrays, to_numpy
 
 
 def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental=False):
@@ -115,14 +114,15 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
     estimator.n_iter_ = len(previous) + result.n_iter if incremental else result.n_iter
     scores = result.validation_scores
     scores = scores if estimator.early_stopping and not incremental else None
+    # coef_, intercept_ in X's library and on its device (classes_ in y's),
+    # as scikit-learn's Array API models hold them
+    fitted = fitted_arrays(result.w, result.b, X.dtype, y, classes)
+    for name, value in fitted.items():
+        setattr(estimator, name, value)
     if not other:
-        estimator.classes_ = classes
-        estimator.coef_ = np.ascontiguousarray(result.w.T, dtype=X.dtype)
-        estimator.intercept_ = np.asarray(result.b, dtype=X.dtype).reshape(-1)
         estimator.loss_curve_ = np.asarray(previous + result.loss_curve)
         estimator.validation_scores_ = None if scores is None else np.asarray(scores)
-    else:  # in X's library and on its device, as scikit-learn's models
-        fitted_on_device(estimator, X.dtype, y, classes, result)
+    else:
         estimator.loss_curve_, estimator.validation_scores_ = curves_on_device(
             xp, dev, previous + result.loss_curve, scores
         )

@@ -27,7 +27,6 @@ from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
 from sklearn_gd_logreg._xp import (
     device,
     dispatched,
-    fitted_arrays,
     is_numpy,
     move_to,
     namespace,
@@ -184,15 +183,6 @@ def keep_iterate(estimator, result) -> None:
                 xp.asarray(it.w.T, dtype=dtype, device=dev, copy=True),
                 xp.reshape(b, (-1,)),
             )
-
-
-def fitted_on_device(estimator, dtype, y, classes, result) -> None:
-    """Set ``coef_``, ``intercept_`` and ``classes_`` from ``result`` as
-    :func:`~sklearn_gd_logreg._xp.fitted_arrays` gives them: in ``X``'s
-    library and on its device (in ``dtype``, ``X``'s), ``classes_`` in
-    ``y``'s, as scikit-learn's Array API estimators do."""
-    for name, value in fitted_arrays(result.w, result.b, dtype, y, classes).items():
-        setattr(estimator, name, value)
 
 
 def curves_on_device(xp, device, curve, scores):

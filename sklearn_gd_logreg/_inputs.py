@@ -33,7 +33,7 @@ def check_classes(estimator, y, classes, first, incremental):
 
     Labels are NumPy arrays here: under Array API dispatch, ``fit`` reads
     another library's ``y`` back to the host once, and puts ``classes_``
-    back in ``y``'s library (``_fitting.fitted_on_device``).
+    back in ``y``'s library (``_xp.fitted_arrays``).
     """
     if not incremental:
         classes, y_index = np.unique(y, return_inverse=True)

@@ -111,23 +111,21 @@ def python_epoch(problem, it: Iterate, random_state, *, batch_size, eta0,
         if invscaling:  # a power that underflows, never overflows
             eta = eta * (1.0 + it.epochs_seen) ** -power_t
         it.epochs_seen += 1.0 / n_batches
-        if on_device:
+        if on_device:  # the epoch's sums stay there
             w, b, f, batch_weight = _device_step(batch, penalty, w, b, eta, mean_weight)
             total, weight = total + f * batch_weight, weight + batch_weight
-            it.w, it.b = w, b
-            it.step_done(batch.n_samples)
-            continue
-        batch_weight = batch.weight()  # one read-back from a device
-        dw, f = penalty.l2 * w, math.nan
-        if batch_weight > 0.0:  # else only the penalty's step
-            f, grads = batch.loss_and_grad(w, b)
-            check_finite(f, learning_rate, epoch)
-            total += f * batch_weight
-            weight += batch_weight
-            scale = batch_weight / (batch.n_samples * mean_weight)
-            dw = dw + scale * grads["dw"]
-            b = b - eta * scale * grads["db"]
-        w = penalty.prox(w - eta * dw, eta)
+        else:
+            batch_weight = batch.weight()  # one read-back from a device
+            dw, f = penalty.l2 * w, math.nan
+            if batch_weight > 0.0:  # else only the penalty's step
+                f, grads = batch.loss_and_grad(w, b)
+                check_finite(f, learning_rate, epoch)
+                total += f * batch_weight
+                weight += batch_weight
+                scale = batch_weight / (batch.n_samples * mean_weight)
+                dw = dw + scale * grads["dw"]
+                b = b - eta * scale * grads["db"]
+            w = penalty.prox(w - eta * dw, eta)
         it.w, it.b = w, b
         it.step_done(batch.n_samples)
         if monitor is not None:  # db: the direction b stepped along

@@ -49,3 +49,19 @@ def run_in_forked_child(check, timeout=30.0):
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     raise AssertionError("the forked child hung")
+
+
+class BatchRecorder:
+    """A solver monitor that only watches: it records the iterate after each
+    mini-batch of "sgd" (and, being a monitor, makes the epochs run the
+    Python loop)."""
+
+    def __init__(self):
+        self.iterates = []
+
+    def begin(self, name, w, b, n_subtasks=0):
+        pass
+
+    def end(self, w, b, cost, step, grads=None, data=None):
+        if data is not None:  # a batch, not an epoch
+            self.iterates.append((np.array(w), np.array(b)))

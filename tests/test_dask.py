@@ -16,6 +16,7 @@ import os
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import BatchRecorder
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -24,6 +25,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener
 from sklearn_gd_logreg._dask_fit import DaskProblem, dask_problem
 from sklearn_gd_logreg._penalties import Penalty
+from sklearn_gd_logreg._problem import NO_PENALTY
 
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
@@ -98,6 +100,23 @@ def chunked(*arrays, chunks=100):
     return [da.from_array(a, chunks=(chunks, *a.shape[1:])) for a in arrays]
 
 
+def first_fit_problem(X, y, estimator=None, penalty=NO_PENALTY):
+    """``(X, classes, problem)`` as a first fit of ``estimator`` makes them
+    of the Dask arrays ``X``, ``y``: persisted, unweighted, float32 or
+    float64 kept."""
+    return dask_problem(
+        estimator or GDLogisticRegression(),
+        X,
+        y,
+        None,
+        penalty,
+        classes=None,
+        first=True,
+        incremental=False,
+        dtype=[np.float64, np.float32],
+    )
+
+
 def assert_same_model(ours, reference, rtol=RTOL):
     assert_array_equal(ours.classes_, reference.classes_)
     assert ours.n_iter_ == reference.n_iter_
@@ -137,16 +156,7 @@ def test_the_sums_do_not_depend_on_where_the_chunks_lie(client, cancer):
     from sklearn_gd_logreg import _dask
 
     X, y = cancer
-    _, _, problem = dask_problem(
-        GDLogisticRegression(),
-        *chunked(X, y, chunks=50),
-        None,
-        Penalty(0.0, 0.0),
-        None,
-        True,
-        False,
-        [np.float64, np.float32],
-    )
+    _, _, problem = first_fit_problem(*chunked(X, y, chunks=50))
     columns = (problem.X, problem.Y, problem.sample_weight)
     placed = _dask._placement(*columns)
     workers = client.scheduler_info()["workers"]
@@ -225,17 +235,7 @@ def test_the_compiled_twin_reads_each_chunk_on_its_worker(client, cancer):
     sparse = da.from_array(sp.csr_matrix(X), chunks=(100, X.shape[1]))
     (yd,) = chunked(y)
     for rows in (dense, sparse):
-        kept, _, _ = dask_problem(
-            GDLogisticRegression(),
-            rows,
-            yd,
-            None,
-            Penalty(0.0, 0.0),
-            None,
-            True,
-            False,
-            [np.float64, np.float32],
-        )
+        kept, _, _ = first_fit_problem(rows, yd)
         reads = kept.map_blocks(_twin_reads, chunks=(1, 1), dtype=bool)
         assert reads.compute().all()
 
@@ -349,36 +349,12 @@ def test_sgd_epoch_visits_each_sample_once(threads, iris):
     as in memory (a batch may span two chunks), one chunk on the client."""
     _, y = iris
     Xd, yd = chunked(np.arange(len(y), dtype=float)[:, None], y, chunks=32)
-    _, _, problem = dask_problem(
-        GDLogisticRegression(solver="sgd"),
-        Xd,
-        yd,
-        None,
-        Penalty(0.0, 0.0),
-        classes=None,
-        first=True,
-        incremental=False,
-        dtype=[np.float64, np.float32],
-    )
+    _, _, problem = first_fit_problem(Xd, yd, GDLogisticRegression(solver="sgd"))
     assert isinstance(problem, DaskProblem)
     batches = list(problem.batches(20, np.random.RandomState(0)))
     assert len(batches) == math.ceil(len(y) / 20)
     seen = np.concatenate([batch.X.ravel() for batch in batches])
     assert_array_equal(np.sort(seen), np.arange(len(y)))
-
-
-class _Batches:
-    """A monitor that records the iterate after each mini-batch."""
-
-    def __init__(self):
-        self.iterates = []
-
-    def begin(self, name, w, b, n_subtasks=0):
-        pass
-
-    def end(self, w, b, cost, step, grads=None, data=None):
-        if data is not None:  # a batch, not an epoch
-            self.iterates.append((np.array(w), np.array(b)))
 
 
 def test_sgd_average_of_streamed_batches(threads, iris):
@@ -389,18 +365,13 @@ def test_sgd_average_of_streamed_batches(threads, iris):
 
     X, y = iris
     Xd, yd = chunked(X, y, chunks=32)
-    _, _, problem = dask_problem(
-        GDLogisticRegression(solver="sgd", average=True),
+    _, _, problem = first_fit_problem(
         Xd,
         yd,
-        None,
+        GDLogisticRegression(solver="sgd", average=True),
         Penalty(l1=0.0, l2=1e-3),
-        classes=None,
-        first=True,
-        incremental=False,
-        dtype=[np.float64, np.float32],
     )
-    monitor = _Batches()
+    monitor = BatchRecorder()
     result = _solvers.sgd(
         problem,
         np.zeros((4, 3)),

@@ -10,7 +10,7 @@ same seed, batch size and schedule.
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import fit_quietly
+from helpers import BatchRecorder, fit_quietly
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -46,7 +46,7 @@ def run(problem, compiled, schedule="constant", average=0, epochs=3, **options):
     w = np.zeros((problem.X.shape[0], K), problem.X.dtype)
     b = 0.0 if K == 1 else np.zeros((K, 1), problem.X.dtype)
     assert _sgd_epochs.compiles(problem, w, None)
-    monitor = options.pop("monitor", None if compiled else _Quiet())
+    monitor = options.pop("monitor", None if compiled else BatchRecorder())
     return _solvers.sgd(
         problem,
         w,
@@ -64,21 +64,6 @@ def run(problem, compiled, schedule="constant", average=0, epochs=3, **options):
         monitor=monitor,
         **options,
     )
-
-
-class _Quiet:
-    """A monitor that only watches (so the epochs run the Python loop)."""
-
-    def __init__(self):
-        self.iterates = []
-
-    def begin(self, name, w, b, n_subtasks=0):
-        pass
-
-    def end(self, w, b, cost, step, grads=None, data=None):
-        if data is not None:  # a batch
-            self.iterates.append((np.array(w), np.array(b)))
-        return False
 
 
 def assert_same_model(a, b, rtol=1e-10):
@@ -131,7 +116,7 @@ def test_sparse_l2_shrink_rescales(rng, learning_rate, l1):
 
 def test_the_average_is_the_mean_of_the_iterates(rng):
     problem = make_problem(rng, False, 1, PENALTIES["l2"])
-    monitor = _Quiet()  # a monitor: the Python loop
+    monitor = BatchRecorder()  # a monitor: the Python loop
     result = run(problem, False, average=100, epochs=2, monitor=monitor)
     # 203 rows in batches of 7: the average starts with the 15th (105 rows)
     iterates = monitor.iterates[14:]
