@@ -20,9 +20,10 @@ On data generated on the workers from fixed seeds (``X`` standard normal,
   ``(B(3 I) - B(I)) / 2 I`` for a fit's bytes ``B``, the median of three,
   and apart from it what a fit moves outside its iterations.
 
-A time per iteration is ``(T(max_iter=I) - T(max_iter=1)) / (I - 1)`` for
-a fixed ``learning_rate``: the persist, the first pass over the data and
-the last check are not counted. The sizes:
+A time per iteration is ``(T(max_iter=I') - T(max_iter=I)) / (I' - I)`` for
+a fixed ``learning_rate``, each ``T`` the best of ``--repeats``, ``I'``
+doubled from ``2 I`` until ``T(I') - T(I) >= T(I) / 2`` (``_timing.py``): the
+persist, the first pass over the data and the last check are not counted. The sizes:
 
 - ``--size full``: 2 000 000 x 100 float64 (1.6 GB) in 16 chunks (minutes;
   needs ~5 GB of memory: the data in this process, then on the workers);
@@ -43,6 +44,7 @@ import warnings
 
 import numpy as np
 import psutil
+from _timing import per_iteration as _per_iteration
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_gd_logreg import GDLogisticRegression
@@ -81,13 +83,8 @@ def fit_seconds(X, y, iterations: int) -> float:
 
 
 def per_iteration(X, y, iterations: int, repeats: int) -> float:
-    """The best of ``repeats`` of ``(T(I) - T(1)) / (I - 1)``."""
-    times = []
-    for _ in range(repeats):
-        one = fit_seconds(X, y, 1)
-        many = fit_seconds(X, y, iterations)
-        times.append(max(many - one, 0.0) / (iterations - 1))
-    return min(times)
+    """Seconds per iteration, from fits of ``iterations`` and more."""
+    return _per_iteration(lambda n: fit_seconds(X, y, n), iterations, repeats)[0]
 
 
 class PeakRSS:

@@ -6,8 +6,10 @@ standard normal, ``y = [X @ w + noise > 0]``), with
 ``sklearn.set_config(array_api_dispatch=True)``:
 
 - ``gd s/iter``: seconds per ``"gd"`` iteration of ``GDLogisticRegression``
-  on the tensor, ``(T(3 I) - T(I)) / 2 I`` for fits of ``I`` and ``3 I``
-  iterations at a fixed ``learning_rate`` (the setup cancels);
+  on the tensor, ``(T(I') - T(I)) / (I' - I)`` for fits of ``I`` and ``I'``
+  iterations at a fixed ``learning_rate`` (the setup cancels), each ``T``
+  the best of ``--repeats``, ``I'`` doubled from ``2 I`` until the difference
+  is at least half of ``T(I)`` (``_timing.py``);
 - ``one read of X``: ``X @ v`` on the device, the floor of one iteration
   (which reads ``X`` twice: ``X w`` and ``X.T dZ``);
 - ``nesterov to f*(1 + 1e-4)``: the seconds of a ``solver="nesterov"`` fit
@@ -18,7 +20,7 @@ standard normal, ``y = [X @ w + noise > 0]``), with
   with Array API dispatch on the same tensor, ``C = 1 / (alpha n)`` (the
   same objective), its seconds and its objective's gap to ``f*``;
 - ``numpy compiled``: our ``"gd"`` iteration on the CPU, the compiled twin
-  on a NumPy copy of ``X`` (the same ``(T(3 I) - T(I)) / 2 I``);
+  on a NumPy copy of ``X`` (measured the same way);
 - ``read-backs``: the device-to-host transfers (``float``, ``bool``,
   ``item``, DLPack exports of a tensor, counted by a
   ``torch.overrides.TorchFunctionMode``) of one ``"gd"``, ``"nesterov"``
@@ -49,6 +51,7 @@ import warnings
 import numpy as np
 import sklearn
 import torch
+from _timing import per_iteration as _per_iteration
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
@@ -101,13 +104,12 @@ def gd_fit(X, y, max_iter, solver="gd"):
 
 
 def per_iteration(device, X, y, iterations, repeats):
-    """``(T(3 I) - T(I)) / 2 I``, the median of ``repeats``."""
-    seconds = []
-    for _ in range(repeats):
-        short, _ = clock(device, lambda: gd_fit(X, y, iterations))
-        long, _ = clock(device, lambda: gd_fit(X, y, 3 * iterations))
-        seconds.append((long - short) / (2 * iterations))
-    return float(np.median(seconds))
+    """Seconds per ``"gd"`` iteration, from fits of ``iterations`` and more."""
+
+    def fit_seconds(n):
+        return clock(device, lambda: gd_fit(X, y, n))[0]
+
+    return _per_iteration(fit_seconds, iterations, repeats)[0]
 
 
 def objective(X, y, coef, intercept) -> float:

@@ -115,10 +115,8 @@ def test_bench_gpu_tiny_runs_on_the_cpu_and_reports_everything(tmp_path):
         assert row in run.stdout
     assert "numpy compiled" in run.stdout and "read-backs" in run.stdout
     report = json.loads(out.read_text())
-    for key in ("one_read_s", "nesterov_to_target_s", "lbfgs_s"):
+    for key in ("one_read_s", "nesterov_to_target_s", "lbfgs_s", "gd_s_per_iteration"):
         assert np.isfinite(report[key]) and report[key] > 0
-    # a difference of two fits' times: on a busy machine, noise may win
-    assert np.isfinite(report["gd_s_per_iteration"])
     assert report["device"] == "cpu" and report["dtype"] == "float32"
     assert report["nesterov_gap"] <= 1e-4  # it reached f*(1 + 1e-4)
     # The stopping test and divergence check (and the line searches'
