@@ -74,6 +74,9 @@ def reads(w, X) -> bool:
 
 def n_threads(work: int, reduction: int) -> int:
     """Threads for a pass of ``work`` multiply-adds into ``reduction`` sums."""
+    by_work = work // (MIN_WORK + REDUCE * reduction)
+    if by_work <= 1:  # whatever the limits: no system call on small problems
+        return 1
     cpus = (
         len(os.sched_getaffinity(0))  # the CPUs this process may run on
         if hasattr(os, "sched_getaffinity")
@@ -85,7 +88,7 @@ def n_threads(work: int, reduction: int) -> int:
         limit = min(limit, int(setting))
     if _forked:
         return 1
-    return max(1, min(limit, work // (MIN_WORK + REDUCE * reduction)))
+    return max(1, min(limit, by_work))
 
 
 def sums(w, b, X, Y, sample_weight=None):

@@ -86,6 +86,18 @@ def test_without_intercept_db_is_zero_and_not_measured(problem, rng):
     )
 
 
+@pytest.mark.parametrize("db", [5.0, np.float64(-5.0), np.array([[5.0], [-0.5]])])
+def test_optimality_measures_the_intercept_where_it_is_fitted(problem, rng, db):
+    """|db| counts, whether ``db`` is a float (one class) or an array."""
+    w = rng.normal(size=(6, 1))
+    _, grads = problem.loss_and_grad(w, 0.2)
+    mapping = problem.penalty.optimality(w, grads["dw"], 0.1)
+    measured = problem.optimality(w, {"dw": grads["dw"], "db": db}, 0.1)
+    assert isinstance(measured, float) and measured == max(mapping, 5.0)
+    small = problem.optimality(w, {"dw": grads["dw"], "db": 0.0 * db}, 0.1)
+    assert small == mapping
+
+
 def test_subset_is_the_unpenalised_loss_on_those_samples(problem, rng):
     index = np.arange(0, 300, 3)
     part = problem.subset(index)

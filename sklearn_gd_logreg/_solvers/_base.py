@@ -88,6 +88,8 @@ def dot(a, b) -> float:
     multiplied on their device, and the float read back."""
     if type(a) is np.ndarray and type(b) is np.ndarray:  # fast, the common case
         return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+    if isinstance(a, float) and isinstance(b, float):  # NumPy's intercepts, K = 1
+        return float(a * b)
     xp = namespace(a, b)
     if not is_numpy(xp):
         return float(xp.sum(a * b))
