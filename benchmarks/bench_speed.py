@@ -148,11 +148,15 @@ def ours_loop(w, b, X, Y, learning_rate, iterations):
 
 def on_threads(n: int, f, *args):
     """``f(*args)`` with the twin's threads capped at ``n`` (OMP_NUM_THREADS
-    is read at each call); the twin's own rule may still choose fewer."""
+    is read at each call; the twin's own rule may still choose fewer), and
+    BLAS's, for samples the core leaves to NumPy (``_twin.blas_is_faster``)."""
+    from threadpoolctl import threadpool_limits
+
     before = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = str(n)
     try:
-        return f(*args)
+        with threadpool_limits(n, user_api="blas"):
+            return f(*args)
     finally:
         if before is None:
             del os.environ["OMP_NUM_THREADS"]
@@ -241,7 +245,9 @@ def bench_problem(name: str, quick: bool, repeats: int, iterations: int) -> dict
         "dtype": X.dtype.name,
         "sparse": sp.issparse(X),
         "X_MB": _nbytes(X) / 1e6,
-        "pass": "compiled" if _twin.reads(w, XT) else "numpy",
+        "pass": "compiled"
+        if _twin.reads(w, XT) and not _twin.blas_is_faster(XT)
+        else "numpy",
         "threads": _twin.n_threads(
             (X.nnz if sp.issparse(X) else X.size) * w.shape[1], w.size
         ),

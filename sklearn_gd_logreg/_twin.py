@@ -6,7 +6,7 @@ are contiguous: dense ``X`` of shape ``(n_x, m)`` whose transpose is
 C-contiguous (``fit`` passes the view ``X.T`` of scikit-learn's C-ordered
 rows), or sparse ``X`` in CSC format (the transpose of scikit-learn's CSR),
 float32 or float64, with ``w`` of ``X``'s dtype. Other layouts run
-``propagate``'s NumPy code.
+``propagate``'s NumPy code, as do wide samples in cache (:func:`blas_is_faster`).
 
 Threads: each extra one must earn its start and the float64 buffer of
 ``n_x * K`` sums it fills and that is then added to the others. So a pass of
@@ -18,6 +18,9 @@ calling thread (which ``threadpoolctl.threadpool_limits`` sets).
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import glob
 import os
 
 import numpy as np
@@ -25,13 +28,17 @@ import scipy.sparse as sp
 
 from sklearn_gd_logreg import _kernel
 
-__all__ = ["n_threads", "reads", "sums"]
+__all__ = ["blas_is_faster", "n_threads", "reads", "sums"]
 
 # Measured on the 2-core development machine (benchmarks/README.md): a second
 # thread pays from about 1/4 M multiply-adds per thread, and adding up a
 # buffer costs about 8 multiply-adds per value.
 MIN_WORK = 1 << 18
 REDUCE = 8
+# Samples this wide in an X held in the last-level cache: BLAS's two passes
+# from it beat the twin's one, whose blocks of 8 rows overflow level 2 (209 x
+# 12 288 images: 0.30 against 0.41 ms; 200 MB from memory: the twin, 1.4 x).
+WIDE_ROW = 1 << 15
 _REALS = (np.dtype(np.float32), np.dtype(np.float64))
 _INDICES = (np.dtype(np.int32), np.dtype(np.int64))
 _forked = False  # a forked child's OpenMP may wait forever on the parent's threads
@@ -72,6 +79,23 @@ def reads(w, X) -> bool:
     return X.T.flags.c_contiguous and X.flags.aligned
 
 
+def blas_is_faster(X) -> bool:
+    """Whether dense float64 ``X`` has samples of ``WIDE_ROW`` bytes or more
+    and fits in 3/4 of the last-level cache, where NumPy beats the twin."""
+    wide = isinstance(X, np.ndarray) and X.dtype == np.float64
+    return wide and X.shape[0] * 8 >= WIDE_ROW and 4 * X.nbytes <= 3 * _cache()
+
+
+@functools.cache
+def _cache() -> int:
+    """Bytes of the CPU's largest cache, from Linux's sysfs (0 elsewhere)."""
+    sizes = [0]
+    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        with open(path) as f, contextlib.suppress(ValueError):  # "32768K"
+            sizes.append(int(f.read().strip().removesuffix("K")) << 10)
+    return max(sizes)
+
+
 def n_threads(work: int, reduction: int) -> int:
     """Threads for a pass of ``work`` multiply-adds into ``reduction`` sums."""
     by_work = work // (MIN_WORK + REDUCE * reduction)
@@ -92,17 +116,9 @@ def n_threads(work: int, reduction: int) -> int:
 
 
 def sums(w, b, X, Y, sample_weight=None):
-    """``propagate``'s sums by the twin, for ``reads(w, X)``.
-
-    Returns
-    -------
-    loss : float
-        ``sum_i s_i loss_i``.
-    XdZ : ndarray of shape (n_x, K), of ``X``'s dtype
-        ``X (s * (A - Y)).T``.
-    dZ : ndarray of shape (K, 1)
-        ``sum_i s_i (A_i - Y_i)``.
-    """
+    """``propagate``'s sums by the twin, for ``reads(w, X)``: ``(loss, XdZ,
+    dZ)`` as :func:`sklearn_gd_logreg.core.sums` returns them, ``XdZ`` in
+    ``X``'s dtype."""
     (n_x, m), K, dtype = X.shape, w.shape[1], X.dtype
     if w.shape[0] != n_x or Y.shape != (K, m):
         raise ValueError(

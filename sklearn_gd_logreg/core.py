@@ -284,7 +284,7 @@ def sums(w, b, X, Y, sample_weight=None):
     >>> round(loss, 6), XdZ.ravel(), dZ.ravel()
     (1.386294, array([-1.]), array([0.]))
     """
-    if _twin.reads(w, X):  # the same sums, compiled: one pass over X
+    if _twin.reads(w, X) and not _twin.blas_is_faster(X):  # compiled, one pass
         return _twin.sums(w, b, X, Y, sample_weight)
     if _dask.holds(X):  # these sums per chunk on its worker, added in a tree
         return _dask.sums(w, b, X, Y, sample_weight)

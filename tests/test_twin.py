@@ -272,7 +272,7 @@ def test_wide_rows_never_read_past_the_data(
     rows = np.full((m + 8, n_x), np.nan, dtype=dtype)
     rows[:m] = X.T
     X = rows[:m].T  # the view fit passes, followed in memory by NaN rows
-    assert _twin.reads(w, X)
+    assert _twin.reads(w, X) and not _twin.blas_is_faster(X)
     monkeypatch.setattr(_twin, "MIN_WORK", 1)
     monkeypatch.setattr(_twin, "REDUCE", 0)
     monkeypatch.setenv("OMP_NUM_THREADS", str(threads))
@@ -280,3 +280,28 @@ def test_wide_rows_never_read_past_the_data(
     assert np.isfinite(got[1]) and np.isfinite(got[0]["dw"]).all()
     expected = reference(w.astype(np.float64), b, X.astype(np.float64), Y, s)
     assert_same(got, expected, 1e-12 if dtype == np.float64 else 1e-4)
+
+
+@pytest.mark.parametrize("cache", [0, 32 << 20])
+def test_wide_samples_in_the_cache_go_to_blas(rng, monkeypatch, cache):
+    """Samples of 32 KiB or more (4096 float64 features) in an X within 3/4
+    of the last-level cache take NumPy's two BLAS passes (faster there, see
+    ``WIDE_ROW``); anywhere else the twin's one pass. The same numbers."""
+    monkeypatch.setattr(_twin, "_cache", lambda: cache)
+    calls, twin = [], _twin.sums
+    monkeypatch.setattr(_twin, "sums", lambda *a: calls.append(1) or twin(*a))
+    w, b, X, Y, s = problem(rng, 4096, 50, 1)  # 1.6 MB
+    got = core.propagate(w, b, X, Y, sample_weight=s, alpha=0.1)
+    assert_same(got, reference(w, b, X, Y, s, alpha=0.1), 1e-12)
+    assert _twin.blas_is_faster(X) == (cache > 0) and len(calls) == (cache == 0)
+    narrow, wide_f32 = problem(rng, 4095, 50, 1)[2], X.astype(np.float32)
+    assert not _twin.blas_is_faster(narrow) and not _twin.blas_is_faster(wide_f32)
+    monkeypatch.setattr(_twin, "_cache", lambda: 4 * X.nbytes // 3 - 8)
+    assert not _twin.blas_is_faster(X)  # just over 3/4 of the cache
+
+
+def test_the_last_level_cache_is_read_once_as_bytes():
+    size = _twin._cache()
+    assert size == _twin._cache() and size >= 0 and size % 1024 == 0
+    if os.path.exists("/sys/devices/system/cpu/cpu0/cache/index0/size"):
+        assert size >= 32 * 1024  # at least a level-1 cache's
