@@ -88,11 +88,11 @@ class Problem:
         if self.fit_intercept:
             db = grads["db"]
             if isinstance(db, float):  # NumPy's, one class: no wrappers
-                return max(largest, abs(db))
+                return _nan_max(largest, abs(db))
             xp = namespace(db)
             top = xp.max(xp.abs(xp.asarray(db)))
             if is_numpy(xp):
-                largest = max(largest, float(top))
+                largest = _nan_max(largest, float(top))
             else:  # on the device, read back once below
                 largest = xp.maximum(xp.asarray(largest, device=device(top)), top)
         return float(largest) if to_float else largest
@@ -130,6 +130,11 @@ class Problem:
             return float(s.sum())
         total = namespace(s).sum(s)
         return float(total) if to_float else total
+
+
+def _nan_max(a: float, b: float) -> float:
+    """The larger, or NaN if either is: a NaN gradient is never optimal."""
+    return a if a != a or a >= b else b
 
 
 NO_PENALTY = Penalty(0.0, 0.0)

@@ -96,6 +96,8 @@ def test_optimality_measures_the_intercept_where_it_is_fitted(problem, rng, db):
     assert isinstance(measured, float) and measured == max(mapping, 5.0)
     small = problem.optimality(w, {"dw": grads["dw"], "db": 0.0 * db}, 0.1)
     assert small == mapping
+    nan = problem.optimality(w, {"dw": grads["dw"], "db": np.nan * db}, 0.1)
+    assert np.isnan(nan)  # never "optimal", so never reported converged
 
 
 def test_subset_is_the_unpenalised_loss_on_those_samples(problem, rng):
