@@ -23,6 +23,7 @@ Run ``python benchmarks/bench_speed.py`` (a few minutes), or ``--quick``
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -149,19 +150,25 @@ def ours_loop(w, b, X, Y, learning_rate, iterations):
 def on_threads(n: int, f, *args):
     """``f(*args)`` with the twin's threads capped at ``n`` (OMP_NUM_THREADS
     is read at each call; the twin's own rule may still choose fewer), and
-    BLAS's, for samples the core leaves to NumPy (``_twin.blas_is_faster``)."""
-    from threadpoolctl import threadpool_limits
-
+    BLAS's, for samples the core leaves to NumPy (``_twin.blas_is_faster``),
+    by a controller made once (finding the libraries takes milliseconds)."""
     before = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = str(n)
     try:
-        with threadpool_limits(n, user_api="blas"):
+        with _blas().limit(limits=n, user_api="blas"):
             return f(*args)
     finally:
         if before is None:
             del os.environ["OMP_NUM_THREADS"]
         else:
             os.environ["OMP_NUM_THREADS"] = before
+
+
+@functools.cache
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def floor_read(X):
