@@ -4,8 +4,10 @@ A fit of ``I`` iterations costs ``T(I) = setup + I * t``; the difference of
 two fits cancels the setup (validation, the first evaluation, the final
 test): ``t = (T(I_long) - T(I_short)) / (I_long - I_short)``. Each ``T`` is
 the best of ``repeats`` (noise only ever adds time), and ``I_long`` is doubled
-until the difference is at least half the short fit, so the setup's jitter
-cannot swamp it (``timeit``'s autorange, applied to a difference).
+until the difference is at least half the short fit (at most ``2 **
+(MAX_DOUBLINGS + 1)`` times, 128 I, past which the difference is used as it
+is, if positive), so the setup's jitter cannot swamp it (``timeit``'s
+autorange, applied to a difference).
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ def per_iteration(
         )
     short = min(fit_seconds(iterations) for _ in range(repeats))
     long_iterations = 2 * iterations
-    for _ in range(MAX_DOUBLINGS + 1):
-        long = min(fit_seconds(long_iterations) for _ in range(repeats))
+    long = min(fit_seconds(long_iterations) for _ in range(repeats))
+    for _ in range(MAX_DOUBLINGS):  # the longest fit: 2 ** (1 + MAX_DOUBLINGS) I
         if long - short >= 0.5 * short:
             break
         long_iterations *= 2
+        long = min(fit_seconds(long_iterations) for _ in range(repeats))
     if long <= short:
         raise RuntimeError(
             f"a fit of {long_iterations} iterations took no longer than one of "

@@ -88,7 +88,7 @@ class Problem:
         if self.fit_intercept:
             db = grads["db"]
             if isinstance(db, float):  # NumPy's, one class: no wrappers
-                return _nan_max(largest, abs(db))
+                return _nan_max(largest, abs(float(db)))
             xp = namespace(db)
             top = xp.max(xp.abs(xp.asarray(db)))
             if is_numpy(xp):

@@ -296,12 +296,28 @@ def test_wide_samples_in_the_cache_go_to_blas(rng, monkeypatch, cache):
     assert _twin.blas_is_faster(X) == (cache > 0) and len(calls) == (cache == 0)
     narrow, wide_f32 = problem(rng, 4095, 50, 1)[2], X.astype(np.float32)
     assert not _twin.blas_is_faster(narrow) and not _twin.blas_is_faster(wide_f32)
+    monkeypatch.setattr(_twin, "_cache", lambda: 4 * X.nbytes // 3 + 8)
+    assert _twin.blas_is_faster(X)  # just within 3/4 of the cache
     monkeypatch.setattr(_twin, "_cache", lambda: 4 * X.nbytes // 3 - 8)
     assert not _twin.blas_is_faster(X)  # just over 3/4 of the cache
 
 
-def test_the_last_level_cache_is_read_once_as_bytes():
-    size = _twin._cache()
-    assert size == _twin._cache() and size >= 0 and size % 1024 == 0
-    if os.path.exists("/sys/devices/system/cpu/cpu0/cache/index0/size"):
-        assert size >= 32 * 1024  # at least a level-1 cache's
+def test_the_last_level_cache_is_read_once_and_never_fails(tmp_path, monkeypatch):
+    """The largest size in sysfs's format, in bytes; what cannot be read or
+    parsed is skipped (a fit never fails on it), and it is read once."""
+    for index, size in enumerate(["32K", "1024K", "32M", "7 K", "banana", ""]):
+        (tmp_path / f"index{index}").mkdir()
+        (tmp_path / f"index{index}" / "size").write_text(size + "\n")
+    (tmp_path / "index9" / "size").mkdir(parents=True)  # unreadable: a folder
+    monkeypatch.setattr(_twin, "SYSFS", str(tmp_path))
+    _twin._cache.cache_clear()
+    try:
+        assert _twin._cache() == 32 << 20
+        for path in tmp_path.glob("index[0-5]/size"):
+            path.write_text("64M\n")
+        assert _twin._cache() == 32 << 20  # not read again
+        _twin._cache.cache_clear()
+        monkeypatch.setattr(_twin, "SYSFS", str(tmp_path / "missing"))
+        assert _twin._cache() == 0  # unknown: the twin everywhere
+    finally:
+        _twin._cache.cache_clear()
