@@ -107,7 +107,7 @@ class GDLogisticRegression(
         across ``partial_fit`` calls. With the ``"adaptive"`` schedule, each
         new step starts from the average and averages anew. The training
         loss in ``loss_curve_`` is that of the iterates; ``early_stopping``
-        validates the average.
+        validates the average, and callbacks see it.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified), measure
         its log-loss at every iteration, keep the weights where it was

@@ -105,8 +105,8 @@ def python_epoch(problem, it: Iterate, random_state, *, batch_size, eta0,
     w, b, eta, total, weight, stopped = it.w, it.b, eta0, 0.0, 0.0, False
     on_device = monitor is None and not is_numpy(namespace(w))
     for batch in problem.batches(batch_size, random_state):
-        if monitor is not None:
-            monitor.begin("batch", w, b)
+        if monitor is not None:  # the model: the average, once it has started
+            monitor.begin("batch", *it.params())
         eta = eta0
         if invscaling:  # a power that underflows, never overflows
             eta = eta * (1.0 + it.epochs_seen) ** -power_t
@@ -130,7 +130,7 @@ def python_epoch(problem, it: Iterate, random_state, *, batch_size, eta0,
         it.step_done(batch.n_samples)
         if monitor is not None:  # db: the direction b stepped along
             db = scale * grads["db"] if batch_weight > 0.0 else 0.0
-            if monitor.end(w, b, f, eta, {"dw": dw, "db": db}, batch):
+            if monitor.end(*it.params(), f, eta, {"dw": dw, "db": db}, batch):
                 stopped = True  # the epoch ends with the batches done
                 break
     if on_device:  # read back once per epoch

@@ -52,9 +52,10 @@ def run_in_forked_child(check, timeout=30.0):
 
 
 class BatchRecorder:
-    """A solver monitor that only watches: it records the iterate after each
-    mini-batch of "sgd" (and, being a monitor, makes the epochs run the
-    Python loop)."""
+    """A solver monitor that only watches: it records the model after each
+    mini-batch of "sgd", the iterate (or, with averaging, the average once
+    it has started), and, being a monitor, makes the epochs run the Python
+    loop."""
 
     def __init__(self):
         self.iterates = []

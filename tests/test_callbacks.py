@@ -111,12 +111,17 @@ def _same_as(solver):
 
 
 @pytest.mark.parametrize(
-    ("solver", "task"),
-    [("gd", "iteration"), ("nesterov", "iteration"), ("sgd", "epoch")],
+    ("solver", "task", "average"),
+    [
+        ("gd", "iteration", False),
+        ("nesterov", "iteration", False),
+        ("sgd", "epoch", False),
+        ("sgd", "epoch", True),  # the model there is the average
+    ],
 )
-def test_a_callback_returning_true_stops_the_fit_there(cancer, solver, task):
+def test_a_callback_returning_true_stops_the_fit_there(cancer, solver, task, average):
     X, y = cancer
-    params = {"solver": solver, "random_state": 0, "tol": 1e-8}
+    params = {"solver": solver, "random_state": 0, "tol": 1e-8, "average": average}
     stop = StopAt(task, 7)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # none: asked for
@@ -133,13 +138,16 @@ def test_a_callback_returning_true_stops_the_fit_there(cancer, solver, task):
     assert_array_equal(stop.fitted.predict(X), clf.predict(X))
 
 
-def test_a_batch_callback_stops_sgd_after_that_batch(iris):
+@pytest.mark.parametrize("average", [False, True])
+def test_a_batch_callback_stops_sgd_after_that_batch(iris, average):
     X, y = iris
     stop = StopAt("batch", 2)
-    clf = GDLogisticRegression(solver="sgd", batch_size=50, random_state=0)
+    clf = GDLogisticRegression(
+        solver="sgd", batch_size=50, random_state=0, average=average
+    )
     clf.set_callbacks(stop).fit(X, y)
     assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
-    assert_array_equal(clf.coef_, stop.fitted.coef_)
+    assert_array_equal(clf.coef_, stop.fitted.coef_)  # the model it saw
     assert clf.t_ == pytest.approx(2 / 3)  # two of the three batches seen
 
 

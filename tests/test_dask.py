@@ -372,22 +372,28 @@ def test_sgd_average_of_streamed_batches(threads, iris):
         Penalty(l1=0.0, l2=1e-3),
     )
     monitor = BatchRecorder()
-    result = _solvers.sgd(
-        problem,
-        np.zeros((4, 3)),
-        np.zeros((3, 1)),
-        learning_rate=0.05,
-        max_iter=2,
-        tol=None,
-        verbose=0,
-        batch_size=10,
-        schedule="constant",
-        power_t=0.5,
-        random_state=np.random.RandomState(0),
-        n_iter_no_change=1,
-        average=1,
-        monitor=monitor,
-    )
+
+    def fit(average, monitor=None):
+        return _solvers.sgd(
+            problem,
+            np.zeros((4, 3)),
+            np.zeros((3, 1)),
+            learning_rate=0.05,
+            max_iter=2,
+            tol=None,
+            verbose=0,
+            batch_size=10,
+            schedule="constant",
+            power_t=0.5,
+            random_state=np.random.RandomState(0),
+            n_iter_no_change=1,
+            average=average,
+            monitor=monitor,
+        )
+
+    # the iterates do not depend on averaging: those of the plain fit
+    plain, result = fit(0, monitor), fit(1)
+    assert_allclose(result.iterate.w, plain.w, rtol=0)
     iterates = monitor.iterates
     assert len(iterates) == 2 * 15 == result.iterate.n_averaged  # 150 rows / 10
     mean_w = np.mean([w for w, _ in iterates], axis=0)

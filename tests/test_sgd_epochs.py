@@ -115,9 +115,13 @@ def test_sparse_l2_shrink_rescales(rng, learning_rate, l1):
 
 
 def test_the_average_is_the_mean_of_the_iterates(rng):
+    """The iterates do not depend on averaging (a constant step): those of
+    the same fit without it, recorded after each batch, are averaged."""
     problem = make_problem(rng, False, 1, PENALTIES["l2"])
     monitor = BatchRecorder()  # a monitor: the Python loop
-    result = run(problem, False, average=100, epochs=2, monitor=monitor)
+    plain = run(problem, False, average=0, epochs=2, monitor=monitor)
+    result = run(problem, False, average=100, epochs=2)
+    assert_allclose(result.iterate.w, plain.w, rtol=0)
     # 203 rows in batches of 7: the average starts with the 15th (105 rows)
     iterates = monitor.iterates[14:]
     assert result.iterate.n_averaged == len(iterates) == 2 * 29 - 14

@@ -92,7 +92,7 @@ def sgd(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(max_iter):
             if monitor is not None:
-                monitor.begin("epoch", it.w, it.b, n_batches)
+                monitor.begin("epoch", *it.params(), n_batches)
             done = run(
                 problem,
                 it,
@@ -115,7 +115,7 @@ def sgd(
             curve.append(loss)
             if verbose:
                 core.show_cost(epoch, loss)
-            if monitor is not None and monitor.end(it.w, it.b, loss, done.eta):
+            if monitor is not None and monitor.end(*it.params(), loss, done.eta):
                 done.stopped = True
             if done.stopped:
                 stopped = True
