@@ -25,7 +25,7 @@ except ImportError:  # older: the package itself, if installed
     except ImportError:
         array_api_compat = None
 
-__all__ = ["device", "is_numpy", "namespace", "sum_of_squares"]
+__all__ = ["device", "floats", "is_numpy", "namespace", "real_dtype", "sum_of_squares"]
 
 
 class _NumPy:
@@ -114,6 +114,21 @@ def device(array):
     if isinstance(array, np.ndarray | np.generic) or sp.issparse(array):
         return "cpu"
     return array_api_compat.device(array)
+
+
+def floats(xp, a, like=None):
+    """``a`` as real floating values (of ``like``'s dtype, if given and ``a``
+    is not already floating): labels of 0 and 1 may come as integers."""
+    if xp.isdtype(a.dtype, "real floating"):
+        return a
+    return xp.astype(a, real_dtype(xp, a) if like is None else like.dtype)
+
+
+def real_dtype(xp, a):
+    """The real floating dtype for ``a``: its own, or the default one."""
+    if xp.isdtype(a.dtype, "real floating"):
+        return a.dtype
+    return xp.asarray(0.0, device=device(a)).dtype
 
 
 def sum_of_squares(w, *, to_float: bool = True) -> float:

@@ -1,11 +1,9 @@
 """Logistic regression by gradient descent, in the course's names and layout.
 
-Samples are columns: ``X`` is ``(n_x, m)``, ``Y`` is ``(1, m)`` with 0/1
-labels (or ``(K, m)`` one-hot for ``K >= 3`` classes) and ``w`` is
-``(n_x, 1)`` (or ``(n_x, K)``).
-
-Forward and backward pass, for one sample weight ``s_i`` per column
-(all ones in the course, then ``S = m``)::
+Samples are columns: ``X`` is ``(n_x, m)``, ``Y`` is ``(1, m)`` with 0/1 labels
+(or ``(K, m)`` one-hot for ``K >= 3`` classes) and ``w`` is ``(n_x, 1)`` (or
+``(n_x, K)``). Forward and backward pass, for one sample weight ``s_i`` per
+column (all ones in the course, then ``S = m``)::
 
     Z  = w.T X + b                 A = sigmoid(Z)      (softmax(Z) if K >= 3)
     J  = (1/S) sum_i s_i loss_i + (alpha/2) ||w||^2
@@ -15,13 +13,11 @@ Forward and backward pass, for one sample weight ``s_i`` per column
 
 with ``S = sum_i s_i``. ``optimize`` repeats ``w := w - learning_rate * dw``,
 ``b := b - learning_rate * db`` from zeros. Every extra capability is a
-keyword-only argument whose default gives the course's algorithm. The loss
-is computed from ``Z``, never from ``log(A)`` (:func:`log_loss`).
-
-The functions are written against the Array API standard: NumPy arrays (and
-SciPy sparse ``X``) as the course uses them, or the arrays of another
-library (a torch tensor on a GPU, CuPy, array-api-strict), computed in that
-library and on that array's device.
+keyword-only argument whose default gives the course's algorithm. The loss is
+computed from ``Z``, never from ``log(A)`` (:func:`log_loss`). Written against
+the Array API standard: NumPy arrays (and SciPy sparse ``X``) as in the course,
+or another library's (a torch tensor on a GPU, CuPy, array-api-strict), computed
+in that library, on that array's device.
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sklearn_gd_logreg import _dask, _twin
+from sklearn_gd_logreg import _dask, _twin, _xp
 from sklearn_gd_logreg._divergence import DivergenceError, check_finite
 from sklearn_gd_logreg._xp import device, is_numpy, namespace, sum_of_squares
 
@@ -50,9 +46,7 @@ __all__ = [
 
 
 def sigmoid(z):
-    """Compute the sigmoid of ``z``, without overflow.
-
-    ``sigmoid(z) = 1 / (1 + exp(-z))``.
+    """Compute ``sigmoid(z) = 1 / (1 + exp(-z))``, without overflow.
 
     Parameters
     ----------
@@ -62,12 +56,10 @@ def sigmoid(z):
     Returns
     -------
     s : array
-        ``sigmoid(z)``, same shape as ``z``, in ``z``'s library (a 0-d NumPy
-        array for a Python number).
+        Same shape and library as ``z`` (a 0-d NumPy array for a Python number).
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import sigmoid
     >>> sigmoid(np.array([0, 2]))
     array([0.5       , 0.88079708])
@@ -75,7 +67,7 @@ def sigmoid(z):
     0.0
     """
     xp = namespace(z)
-    z = _floats(xp, xp.asarray(z))
+    z = _xp.floats(xp, xp.asarray(z))
     e = xp.exp(-xp.abs(z))  # in (0, 1]: exp never overflows
     return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -83,19 +75,11 @@ def sigmoid(z):
 def softmax(z):
     """Column-wise softmax: ``exp(z) / sum(exp(z), axis=0)``, without overflow.
 
-    Parameters
-    ----------
-    z : ndarray of shape (K, m)
-        One score per class (rows) and sample (columns).
-
-    Returns
-    -------
-    a : ndarray of shape (K, m)
-        Probabilities; each column sums to 1.
+    ``z`` holds one score per class (rows) and sample (columns), ``(K, m)``; the
+    result, of the same shape, holds probabilities: each column sums to 1.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import softmax
     >>> softmax(np.array([[0.0, 1000.0], [0.0, 0.0]]))
     array([[0.5, 1. ],
@@ -114,13 +98,12 @@ def initialize_with_zeros(dim: int, *, n_outputs: int = 1):
     dim : int
         Number of features ``n_x``.
     n_outputs : int, default=1
-        ``1`` for the course's binary model; ``K`` for a softmax over ``K``
-        classes, in which case ``b`` is a ``(K, 1)`` array of zeros.
+        ``1`` for the course's binary model, ``K`` for a softmax over ``K`` classes.
 
     Returns
     -------
     w : ndarray of shape (dim, n_outputs)
-    b : float or ndarray of shape (n_outputs, 1)
+    b : float, or ndarray of zeros of shape (n_outputs, 1) if ``n_outputs > 1``
 
     Examples
     --------
@@ -141,7 +124,6 @@ def scores(w, b, X):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import scores
     >>> scores(np.array([[1.0], [2.0]]), 0.5, np.array([[1.0, 0.0], [0.0, 1.0]]))
     array([[1.5, 2.5]])
@@ -152,32 +134,21 @@ def scores(w, b, X):
 def log_loss(Z, Y):
     """Each sample's log-loss from its scores: ``-(y log a + (1 - y) log(1 - a))``.
 
-    Computed from ``Z`` as ``log(1 + exp(z)) - y z`` (``K = 1``) or
-    ``log(sum_k exp(z_k)) - y . z`` (softmax), the course's formula wherever
-    it is finite, without overflow where ``a`` rounds to 0 or 1, and exact
-    for a well-classified sample (the largest score is taken out first, so
-    that no ``z - z`` or ``log(1 + tiny)`` rounds its tiny loss away).
-
-    Parameters
-    ----------
-    Z : ndarray of shape (K, m)
-        Scores.
-    Y : ndarray of shape (K, m)
-        0/1 labels (``K = 1``) or one-hot.
-
-    Returns
-    -------
-    loss : ndarray of shape (m,)
+    For scores ``Z`` and labels ``Y`` of shape ``(K, m)`` (0/1 if ``K = 1``, else
+    one-hot), the ``m`` losses ``log(1 + exp(z)) - y z`` or (softmax)
+    ``log(sum_k exp(z_k)) - y . z``: the course's formula where it is finite,
+    without overflow where ``a`` rounds to 0 or 1, and exact when well classified
+    (the largest score is taken out first: no ``z - z`` or ``log(1 + tiny)``
+    rounds a tiny loss away).
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import log_loss
     >>> log_loss(np.array([[0.0, 1000.0, 40.0]]), np.array([[1, 0, 1]]))
     array([6.93147181e-01, 1.00000000e+03, 4.24835426e-18])
     """
     xp = namespace(Z, Y)
-    Y = _floats(xp, Y, like=Z)
+    Y = _xp.floats(xp, Y, like=Z)
     if Z.shape[0] == 1:  # log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|))
         z, y = Z[0, :], Y[0, :]
         return xp.log1p(xp.exp(-xp.abs(z))) + (xp.where(z > 0, z, 0.0) - y * z)
@@ -194,9 +165,8 @@ def propagate(
 ):
     """Cost ``J`` and its gradients ``dw``, ``db`` (forward and backward pass).
 
-    ``A = sigmoid(w.T X + b)`` when ``w`` has one column, the softmax of it
-    when ``w`` has ``K >= 2`` columns (``Y`` is then one-hot, ``(K, m)``);
-    ``dZ = A - Y`` in both cases.
+    ``A = sigmoid(w.T X + b)``, or its softmax when ``w`` has ``K >= 2`` columns
+    (``Y`` is then one-hot, ``(K, m)``); ``dZ = A - Y`` in both cases.
 
     Parameters
     ----------
@@ -205,19 +175,17 @@ def propagate(
     b : float or ndarray of shape (K, 1)
         Bias.
     X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
-        Data, one sample per column. When each sample's values are
-        contiguous (the view ``X.T`` of C-ordered rows, which ``fit`` passes,
-        or a CSC matrix), the compiled twin computes the same sums in one
-        pass over ``X`` on the CPU's cores (:mod:`sklearn_gd_logreg._twin`);
-        float32 stays float32.
+        Data, one sample per column. For the view ``X.T`` of C-ordered rows (as
+        ``fit`` passes) or CSC, the compiled twin sums in one pass on the CPU's
+        cores (:mod:`sklearn_gd_logreg._twin`); float32 stays float32.
     Y : ndarray of shape (1, m) or (K, m)
         True labels: 0/1 (binary) or one-hot (softmax).
     sample_weight : ndarray of shape (m,), default=None
-        Non-negative weight per sample; ``None`` weighs each by 1. Means
-        become weighted means, so a weight of 2 equals a repeated column.
+        Non-negative weight per sample (``None``: all 1); means become weighted
+        means, so a weight of 2 equals a repeated column.
     alpha : float, default=0.0
-        L2 strength: adds ``alpha/2 ||w||^2`` to the cost and ``alpha w`` to
-        ``dw`` (never to ``db``).
+        L2 strength: adds ``alpha/2 ||w||^2`` to the cost and ``alpha w`` to ``dw``
+        (never to ``db``).
     to_float : bool, default=True
         ``False`` leaves ``cost`` a 0-d array of ``X``'s library, on its
         device: nothing waits for a GPU to finish the sums.
@@ -227,12 +195,10 @@ def propagate(
     grads : dict
         ``{"dw": ndarray like w, "db": float or ndarray like b}``.
     cost : float
-        The (weighted, penalised) mean log-loss (a 0-d array with
-        ``to_float=False``).
+        The (weighted, penalised) mean log-loss; 0-d array if ``to_float=False``.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import propagate
     >>> w, b = np.array([[1.0], [2.0]]), 2.0
     >>> X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
@@ -257,27 +223,17 @@ def propagate(
 
 
 def sums(w, b, X, Y, sample_weight=None):
-    """The forward and backward pass as sums over samples, which
-    :func:`propagate` divides by ``S``.
+    """The sums over samples that :func:`propagate` divides by ``S``.
 
-    The one seam where the data are read: the compiled twin when it reads
-    ``X`` in place (:mod:`sklearn_gd_logreg._twin`); for ``X`` in chunks on
-    Dask workers (:mod:`sklearn_gd_logreg._dask`), this function on each
-    chunk where it lies, the results added in a tree; else the NumPy lines
-    below.
-
-    Returns
-    -------
-    loss : float
-        ``sum_i s_i loss_i``.
-    XdZ : ndarray of shape (n_x, K)
-        ``X (s * dZ).T``, with ``dZ = A - Y``.
-    dZ : ndarray of shape (K, 1)
-        ``sum_i s_i dZ_i``.
+    Returns ``loss = sum_i s_i loss_i`` (a float), ``XdZ = X (s * dZ).T`` of shape
+    ``(n_x, K)`` and ``dZ = sum_i s_i dZ_i`` of shape ``(K, 1)``, for ``dZ = A - Y``.
+    The one seam where the data are read: the compiled twin when it reads ``X`` in
+    place (:mod:`sklearn_gd_logreg._twin`); for ``X`` in chunks on Dask workers
+    (:mod:`sklearn_gd_logreg._dask`), this function on each chunk where it lies,
+    the results added in a tree; else the NumPy lines below.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import sums
     >>> loss, XdZ, dZ = sums(np.zeros((1, 1)), 0.0, np.array([[1.0, -1.0]]),
     ...                      np.array([[1.0, 0.0]]))
@@ -293,7 +249,7 @@ def sums(w, b, X, Y, sample_weight=None):
     Z = scores(w, b, X)  # forward
     A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
     loss = xp.sum(s * log_loss(Z, Y))
-    dZ = s * (A - _floats(xp, Y, like=A))  # backward
+    dZ = s * (A - _xp.floats(xp, Y, like=A))  # backward
     return loss, X @ dZ.T, xp.sum(dZ, axis=1, keepdims=True)
 
 
@@ -316,20 +272,13 @@ def optimize(
 ):
     """Run gradient descent on ``w`` and ``b``, recording the cost.
 
-    Each iteration ``i`` calls :func:`propagate` at the current ``w, b``,
-    then steps ``w := w - learning_rate * dw``, ``b := b - learning_rate *
-    db``.
+    Each iteration calls :func:`propagate` at the current ``w, b``, then steps
+    ``w := w - learning_rate * dw``, ``b := b - learning_rate * db``.
 
     Parameters
     ----------
-    w : ndarray of shape (n_x, 1) or (n_x, K)
-        Starting weights (not modified).
-    b : float or ndarray of shape (K, 1)
-        Starting bias.
-    X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
-        Data, one sample per column.
-    Y : ndarray of shape (1, m) or (K, m)
-        True labels: 0/1 or one-hot.
+    w, b, X, Y
+        As in :func:`propagate`; ``w, b`` are the start (``w`` is not modified).
     num_iterations : int, default=100
         Maximum number of iterations.
     learning_rate : float, default=0.009
@@ -341,47 +290,39 @@ def optimize(
     fit_intercept : bool, default=True
         ``False`` keeps ``b`` at its starting value.
     prox : callable, default=None
-        ``prox(w, learning_rate)``, applied to ``w`` after each step: the
-        proximal step of a non-smooth penalty (an L1 penalty's
-        soft-thresholding makes weights exactly zero). ``None``: the course's
-        plain step.
+        ``prox(w, learning_rate)``, applied to ``w`` after each step: the proximal
+        step of a non-smooth penalty (an L1 penalty's soft-thresholding makes
+        weights exactly zero). ``None``: the course's plain step.
     cost_every : int, default=100
-        Record the cost in ``costs`` every ``cost_every`` iterations
-        (``1`` records the whole learning curve).
+        Record the cost every ``cost_every`` iterations (``1``: the whole curve).
     callback : callable, default=None
-        Called as ``callback(i, w, b, cost, grads)`` after each
-        :func:`propagate`, before the step; if it returns ``True`` the loop
-        stops there, without the step (a stopping test).
+        Called as ``callback(i, w, b, cost, grads)`` after each :func:`propagate`,
+        before the step; returning ``True`` stops the loop there, without the step.
     to_float : bool, default=True
-        ``False`` keeps each cost a 0-d array in ``X``'s library, on its
-        device, and a scalar ``b`` too, so that no iteration waits for a GPU:
-        the loop then leaves checking that the costs are finite to the
-        ``callback`` (or the caller), and checks the final parameters only.
+        ``False`` keeps each cost (and a scalar ``b``) a 0-d array of ``X``'s library
+        on its device, so that no iteration waits for a GPU: ``callback`` (or the
+        caller) then checks that the costs are finite, the loop only the final ``w, b``.
 
     Returns
     -------
     params : dict
         ``{"w": ..., "b": ...}`` after the last step.
     grads : dict
-        The gradients of the last iteration (at the final parameters when
-        ``callback`` stopped the loop).
+        Of the last iteration (at the final ``w, b`` if ``callback`` stopped there).
     costs : list of float
         The cost at iterations ``0, cost_every, 2 * cost_every, ...``.
 
     Raises
     ------
     ValueError
-        If the cost or the parameters stop being finite: ``learning_rate``
-        is too large for the data.
+        If the cost or the parameters stop being finite (``learning_rate`` too large).
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import optimize
     >>> w, b = np.array([[1.0], [2.0]]), 2.0
     >>> X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
-    >>> params, grads, costs = optimize(w, b, X, Y, num_iterations=100,
-    ...                                 learning_rate=0.009)
+    >>> params, _, costs = optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009)
     >>> params["w"].ravel(), round(float(params["b"]), 8)
     (array([0.19033591, 0.12259159]), 1.92535983)
     >>> [round(c, 8) for c in costs]
@@ -417,22 +358,11 @@ def optimize(
 def predict(w, b, X):
     """Predict 0/1 labels: 1 where ``sigmoid(w.T X + b) > 0.5``.
 
-    With ``K >= 2`` columns in ``w``, returns the index of the most probable
-    class instead.
-
-    Parameters
-    ----------
-    w : ndarray of shape (n_x, 1) or (n_x, K)
-    b : float or ndarray of shape (K, 1)
-    X : ndarray or scipy.sparse matrix or array of shape (n_x, m)
-
-    Returns
-    -------
-    Y_prediction : ndarray of shape (1, m)
+    For ``w, b, X`` as in :func:`propagate`, ``Y_prediction`` of shape ``(1, m)``;
+    with ``K >= 2`` columns in ``w``, the index of the most probable class.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import predict
     >>> w, b = np.array([[0.1124579], [0.23106775]]), -0.3
     >>> X = np.array([[1.0, -1.1, -3.2], [1.2, 2.0, 0.1]])
@@ -441,19 +371,17 @@ def predict(w, b, X):
     """
     Z = scores(w, b, X)
     xp = namespace(Z)
-    return xp.astype(decide(Z)[None, :], _real(xp, Z))
+    return xp.astype(decide(Z)[None, :], _xp.real_dtype(xp, Z))
 
 
 def decide(Z):
     """The course's prediction rule on the scores ``Z`` (``(K, m)``).
 
-    ``1`` where ``sigmoid(Z) > 0.5``, that is where ``Z > 0`` (testing ``Z``
-    is immune to the sigmoid rounding to 0.5 for tiny ``|Z|``), when
-    ``K = 1``; else the index of the largest score.
+    For ``K = 1``, ``1`` where ``sigmoid(Z) > 0.5``, i.e. ``Z > 0`` (immune to the
+    sigmoid rounding to 0.5 for tiny ``|Z|``); else the index of the largest score.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_gd_logreg.core import decide
     >>> decide(np.array([[0.2, 0.0, -3.0]]))
     array([1, 0, 0])
@@ -462,21 +390,6 @@ def decide(Z):
     if Z.shape[0] == 1:
         return xp.astype(Z[0, :] > 0, xp.int64)
     return xp.argmax(Z, axis=0)
-
-
-def _floats(xp, a, like=None):
-    """``a`` as real floating values (of ``like``'s dtype, if given and ``a``
-    is not already floating): labels of 0 and 1 may come as integers."""
-    if xp.isdtype(a.dtype, "real floating"):
-        return a
-    return xp.astype(a, _real(xp, a) if like is None else like.dtype)
-
-
-def _real(xp, a):
-    """The real floating dtype for ``a``: its own, or the default one."""
-    if xp.isdtype(a.dtype, "real floating"):
-        return a.dtype
-    return xp.asarray(0.0, device=device(a)).dtype
 
 
 def show_cost(i: int, cost: float) -> None:
