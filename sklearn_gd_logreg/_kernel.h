@@ -1,15 +1,9 @@
-/* The twin's loops that the compiler cannot vectorise from Cython alone, for
- * float and double data (all arithmetic past the dot products in double):
- *
- *   twin_rows             blocks of rows' dot products with w, and g += a x;
- *   twin_loss             a chunk of rows' losses and dz = s (a - y) from
- *                         their scores, with an exp and a log written here
- *                         as polynomials so that they vectorise (libm's do
- *                         not: they cost about as much as reading the row).
- *
- * OpenMP's simd directive lets the compiler reorder the sums (it never does
- * so for floats on its own); target_clones compiles each function for
- * AVX-512, AVX2 and the x86-64 baseline, chosen when the module is loaded. */
+/* The twin's loops that the compiler cannot vectorise from Cython alone, for float
+ * and double data (all arithmetic past the dot products in double), with an exp and
+ * a log written as polynomials so that they vectorise (libm's do not: they cost about
+ * as much as reading the row). OpenMP's simd directive lets the compiler reorder the
+ * sums (it never does so for floats on its own); target_clones compiles each function
+ * for AVX-512, AVX2 and the x86-64 baseline, chosen when the module is loaded. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +21,8 @@ static inline double twin_bits_to_double(uint64_t u) { double d; memcpy(&d, &u, 
 static inline uint64_t twin_double_to_bits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 
 /* exp(x) for x <= 0, to about 1 ulp; 0 below -708 (where exp is subnormal).
- * x = k ln2 + r, |r| <= ln2 / 2, exp(r) by its Taylor series to r^13. */
+ * x = k ln2 + r, |r| <= ln2 / 2, exp(r) by its Taylor series to r^13, times 2^k
+ * made from k's bits in t's mantissa. */
 static inline double twin_exp(double x) {
     const double shifter = 6755399441055744.0; /* 1.5 * 2^52: rounds to integer */
     double t = x * 1.4426950408889634 + shifter, k = t - shifter;
@@ -46,7 +41,6 @@ static inline double twin_exp(double x) {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    /* 2^k from k's bits in t's mantissa */
     uint64_t two_k = (twin_double_to_bits(t) - twin_double_to_bits(shifter) + 1023) << 52;
     double y = p * twin_bits_to_double(two_k);
     return x < -708.0 ? 0.0 : y; /* keeps NaN */
@@ -77,8 +71,7 @@ static inline double twin_log(double t) {
     return t == t ? y : t;
 }
 
-/* log(1 + u) for u >= 0, exact for tiny u (the rounding of 1 + u
- * corrected). */
+/* log(1 + u) for u >= 0, exact for tiny u (the rounding of 1 + u corrected). */
 static inline double twin_log1p(double u) {
     double t = 1.0 + u;
     return twin_log(t) + (u - (t - 1.0)) / t;
@@ -90,9 +83,8 @@ static inline void twin_prefetch(const void *p, ptrdiff_t bytes) {
     for (ptrdiff_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)p + b);
 }
 
-/* One sample of the sigmoid model: its loss log(1 + exp(z)) - y z, exact for
- * a well-classified sample (no z - z rounding it away), times s; *z becomes
- * dz = s (sigmoid(z) - y). */
+/* One sample of the sigmoid model: its loss log(1 + exp(z)) - y z times s, exact
+ * when well classified (no z - z rounds it away); *z becomes s (sigmoid(z) - y). */
 static inline double twin_sigmoid(double *z, double y, double s) {
     double zr = *z, e = twin_exp(-fabs(zr)), inv = 1.0 / (1.0 + e);
     *z = s * ((zr > 0 ? inv : e * inv) - y);
@@ -102,13 +94,12 @@ static inline double twin_sigmoid(double *z, double y, double s) {
 #define TWIN_BLOCK 8 /* rows that meet w at once: eight sums in flight */
 
 #define TWIN_LOOPS(REAL, SUFFIX)                                                \
-    /* One loop over the features for two blocks of up to 8 rows, `ld`          \
-     * apart: g += sum_r a[r] x_r over the `ra` rows at xa (a chunk whose       \
-     * dz is known, in the level-1 cache), and z[r] += x_r . w over the `rd`    \
-     * rows at xd (the next chunk, from memory), so that the next rows are      \
-     * read while these are added (measured on 200 000 x 200, one thread:       \
-     * float32 7.7-8.6 ms per pass in two loops, 6.3-6.4 ms in one). Missing    \
-     * rows repeat a present one, with a = 0, and are not stored. */            \
+    /* One loop over the features for two blocks of up to 8 rows, `ld` apart:   \
+     * g += sum_r a[r] x_r over the `ra` rows at xa (a chunk whose dz is known, \
+     * in the level-1 cache) and z[r] += x_r . w over the `rd` rows at xd (the  \
+     * next chunk, read from memory while these are added: 200 000 x 200        \
+     * float32, one thread, 6.3-6.4 ms per pass; 7.7-8.6 ms in two loops).      \
+     * Missing rows repeat a present one, with a = 0, and are not stored. */    \
     TWIN_CLONES static void twin_rows_##SUFFIX(                                 \
         const double *a, const REAL *xa, ptrdiff_t ra, double *g,               \
         const REAL *xd, ptrdiff_t rd, const REAL *w, ptrdiff_t ld,              \
@@ -143,15 +134,13 @@ static inline double twin_sigmoid(double *z, double y, double s) {
      * (row r of class k at z[k * TWIN_CHUNK + r]) becomes dz, added into db;   \
      * y[k * m + r] is the label of row r. As core's log_loss: the sigmoid's    \
      * (K = 1) or log-sum-exp(z) - y . z (K >= 2), exact when well classified.  \
-     * The rows are padded to whole blocks of TWIN_BLOCK with weight 0 (whose   \
-     * loss and dz are 0), and labels and weights copied to doubles, so that    \
-     * every loop runs in whole vectors: a remainder row costs a scalar exp     \
-     * and log (float32 rows of 8: 15 ns a row, against 3 ns vectorised).       \
-     */                                                                         \
-    TWIN_CLONES static double twin_loss_##SUFFIX(double *z, ptrdiff_t rows,     \
-                                                 ptrdiff_t K, const REAL *y,    \
-                                                 ptrdiff_t m, const REAL *s,    \
-                                                 double *db) {                  \
+     * Rows are padded to whole blocks of TWIN_BLOCK with weight 0 (loss and    \
+     * dz 0), labels and weights copied to doubles, so that every loop runs in  \
+     * whole vectors: a remainder row costs a scalar exp and log (float32 rows  \
+     * of 8: 15 ns a row, against 3 ns vectorised). */                          \
+    TWIN_CLONES static double twin_loss_##SUFFIX(                               \
+        double *z, ptrdiff_t rows, ptrdiff_t K, const REAL *y, ptrdiff_t m,     \
+        const REAL *s, double *db) {                                            \
         double loss = 0, sum = 0, top[TWIN_CHUNK], rest[TWIN_CHUNK];            \
         double yz[TWIN_CHUNK], w[TWIN_CHUNK], arg[TWIN_CHUNK], yk[TWIN_CHUNK];  \
         ptrdiff_t padded = (rows + TWIN_BLOCK - 1) / TWIN_BLOCK * TWIN_BLOCK;   \

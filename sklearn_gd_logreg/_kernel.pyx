@@ -2,24 +2,20 @@
 # cython: cdivision=True, initializedcheck=False
 """The compiled twin of :func:`sklearn_gd_logreg.core.propagate`'s sums.
 
-For ``X`` in scikit-learn's layout (one sample per row), the sums over
-samples that ``propagate`` needs, in one pass over ``X``: per row, its
-scores ``z = W.T x + b``, its loss and ``dz = s (a - y)``, then the update
-``G += x dz.T`` while the row is still in the level-1 cache (in one loop
-with the next rows' scores), so that ``X`` comes from memory once. The rows are split into ``T`` contiguous ranges,
-one task each (an OpenMP ``prange`` over the tasks), each summed into its
-own float64 buffers; :mod:`sklearn_gd_logreg._twin` adds them in task
-order, so the result depends on ``T`` and never on timing. ``T = 1`` runs
-in the calling thread without OpenMP.
+For ``X`` in scikit-learn's layout (one sample per row), the sums over samples that
+``propagate`` needs, in one pass over ``X``: per row, its scores ``z = W.T x + b``,
+its loss and ``dz = s (a - y)``, then ``G += x dz.T`` while the row is in the level-1
+cache (in one loop with the next rows' scores), so that ``X`` comes from memory
+once. The rows are split into ``T`` contiguous ranges, one task each (an OpenMP
+``prange`` over the tasks), each summed into its own float64 buffers; ``_twin``
+adds them in task order, so the result depends on ``T``, never on timing. ``T = 1``
+runs in the calling thread without OpenMP.
 """
 
 cimport openmp
+from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
-
-ctypedef fused floating:
-    float
-    double
 
 ctypedef fused index_t:
     int
@@ -64,21 +60,19 @@ cdef double _dense_rows(
     Py_ssize_t K, const floating *Y, Py_ssize_t m, const floating *sw,
     Py_ssize_t lo, Py_ssize_t hi, double *GT, double *db,
 ) noexcept nogil:
-    """Rows ``lo:hi`` of dense ``X`` (``m x n``): their loss, summed and
-    returned; ``dz x`` added into ``GT`` (``K x n``), ``dz`` into ``db``.
-
-    A chunk of rows at a time, as many blocks of TWIN_BLOCK as fill 16 KiB
-    (at least one, at most TWIN_CHUNK rows): their losses from their scores
-    (vectorised across the rows), then their updates while they are in the
-    level-1 cache, in one loop with the next chunk's scores (``twin_rows``).
-    ``dz`` is added into ``db`` once (another task's may share its line)."""
+    """Rows ``lo:hi`` of dense ``X`` (``m x n``): their loss, summed and returned;
+    ``dz x`` added into ``GT`` (``K x n``), ``dz`` into ``db``, once (another task's
+    ``db`` may share its line). A chunk of rows at a time, as many blocks of
+    TWIN_BLOCK as fill 16 KiB (at least one, at most TWIN_CHUNK rows): their losses
+    from their scores (vectorised across the rows), then their updates while they are
+    in the level-1 cache, in one loop with the next chunk's scores (``twin_rows``)."""
     cdef double *z = <double *> malloc((2 * K * TWIN_CHUNK + K) * sizeof(double))
     cdef double *nz = z + K * TWIN_CHUNK
     cdef double *dbt = nz + K * TWIN_CHUNK
     cdef double *buffer = z
     cdef double loss = 0.0
     cdef const floating *x, *xd
-    cdef Py_ssize_t i = lo, k, r, rows = 0, nrows, block = TWIN_BLOCK
+    cdef Py_ssize_t i = lo, k, r, rows = 0, nrows, ra, rd, block = TWIN_BLOCK
     cdef Py_ssize_t chunk = 16384 // max(1, n * <Py_ssize_t> sizeof(floating))
     chunk = max(block, min(<Py_ssize_t> TWIN_CHUNK, chunk - chunk % block))
     for k in range(K):
@@ -93,13 +87,12 @@ cdef double _dense_rows(
             for r in range(0, max(rows, nrows), 8):  # TWIN_BLOCK
                 x = X + (i + r) * n
                 xd = x + rows * n if r < nrows else x  # never past X's end
+                ra, rd = max(0, min(block, rows - r)), max(0, min(block, nrows - r))
                 if floating is float:
-                    twin_rows_f(z + k * TWIN_CHUNK + r, x, max(0, min(block, rows - r)),
-                                GT + k * n, xd, max(0, min(block, nrows - r)),
+                    twin_rows_f(z + k * TWIN_CHUNK + r, x, ra, GT + k * n, xd, rd,
                                 WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
                 else:
-                    twin_rows_d(z + k * TWIN_CHUNK + r, x, max(0, min(block, rows - r)),
-                                GT + k * n, xd, max(0, min(block, nrows - r)),
+                    twin_rows_d(z + k * TWIN_CHUNK + r, x, ra, GT + k * n, xd, rd,
                                 WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
         i, rows, nrows = i + rows, nrows, 0
         z, nz = nz, z
@@ -151,9 +144,8 @@ cdef double _sparse_rows(
     Py_ssize_t K, const floating *Y, Py_ssize_t m, const floating *sw,
     Py_ssize_t lo, Py_ssize_t hi, double *G, double *db, int *bad,
 ) noexcept nogil:
-    """As :func:`_dense_rows`, for CSR rows, with ``W`` and ``G`` ``n x K``
-    (a stored value reads and updates ``K`` contiguous weights). A row out of
-    range sets ``bad`` and stops the task."""
+    """As :func:`_dense_rows`, for CSR rows, ``W`` and ``G`` ``n x K`` (a stored value
+    meets ``K`` contiguous weights); a row out of range sets ``bad``: its task stops."""
     cdef double *z = <double *> malloc((K * TWIN_CHUNK + K) * sizeof(double))
     cdef double *dbt = z + K * TWIN_CHUNK
     cdef double loss = 0.0
@@ -165,15 +157,13 @@ cdef double _sparse_rows(
         for r in range(rows):
             for k in range(K):
                 z[k * TWIN_CHUNK + r] = b[k]
-            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, NULL,
-                               z + r):
+            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, NULL, z + r):
                 bad[0] = 1
         if bad[0]:
             break
         loss += _loss(z, rows, K, Y, m, sw, i, dbt)
         for r in range(rows):
-            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G,
-                               z + r):
+            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G, z + r):
                 bad[0] = 1
         i += rows
     for k in range(K):
@@ -187,11 +177,10 @@ def dense(
     const floating[:, ::1] Y, const floating[::1] sw,
     double[:, :, ::1] G, double[:, ::1] db, double[::1] loss,
 ):
-    """Sums over the rows of ``X`` (``m x n``), split into ``T = len(loss)``
-    tasks: task ``t`` takes rows ``t m / T`` to ``(t + 1) m / T`` into
-    ``loss[t]``, ``G[t]`` and ``db[t]`` (``K``), which must be
-    zeros. ``WT`` and ``G[t]`` are ``K x n``, ``Y`` is ``K x m``, ``sw`` is
-    ``m`` or None."""
+    """Sums over the rows of ``X`` (``m x n``), split into ``T = len(loss)`` tasks:
+    task ``t`` takes rows ``t m / T`` to ``(t + 1) m / T`` into ``loss[t]``, ``G[t]``
+    and ``db[t]`` (``K``), which must be zeros. ``WT`` and ``G[t]`` are ``K x n``,
+    ``Y`` is ``K x m``, ``sw`` is ``m`` or None."""
     cdef Py_ssize_t T = loss.shape[0], m = X.shape[0], n = X.shape[1]
     cdef Py_ssize_t K = WT.shape[0], t
     cdef const floating *s = NULL if sw is None else &sw[0]
@@ -216,9 +205,8 @@ def sparse(
     const floating[:, ::1] Y, const floating[::1] sw,
     double[:, :, ::1] G, double[:, ::1] db, double[::1] loss,
 ):
-    """:func:`dense` for CSR rows (``n`` columns), with ``W`` and ``G[t]``
-    ``n x K``; returns ``False`` if an
-    index or ``indptr`` was out of range (the sums are then meaningless)."""
+    """:func:`dense` for CSR rows (``n`` columns), with ``W`` and ``G[t]`` ``n x K``;
+    returns ``False`` if an index or ``indptr`` was out of range (sums meaningless)."""
     cdef Py_ssize_t T = loss.shape[0], m = indptr.shape[0] - 1
     cdef Py_ssize_t nnz = data.shape[0], K = W.shape[1], t
     cdef const floating *s = NULL if sw is None else &sw[0]

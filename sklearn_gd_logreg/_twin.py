@@ -1,19 +1,16 @@
-"""When the compiled twin computes :func:`~sklearn_gd_logreg.core.propagate`'s
-sums, and on how many threads.
+"""When and on how many threads the twin computes :func:`~sklearn_gd_logreg.core.sums`.
 
-The twin (``_kernel.pyx``) reads ``X`` in place when each sample's values
-are contiguous: dense ``X`` of shape ``(n_x, m)`` whose transpose is
-C-contiguous (``fit`` passes the view ``X.T`` of scikit-learn's C-ordered
-rows), or sparse ``X`` in CSC format (the transpose of scikit-learn's CSR),
-float32 or float64, with ``w`` of ``X``'s dtype. Other layouts run
-``propagate``'s NumPy code, as do wide samples in cache (:func:`blas_is_faster`).
+The twin (``_kernel.pyx``) reads ``X`` in place when each sample's values are
+contiguous: dense ``X`` (``(n_x, m)``) with a C-contiguous transpose (``fit`` passes
+the view ``X.T`` of scikit-learn's C-ordered rows) or CSC sparse ``X`` (the transpose
+of scikit-learn's CSR), float32 or float64, ``w`` of ``X``'s dtype. Other layouts,
+and wide samples in cache (:func:`blas_is_faster`), run ``propagate``'s NumPy code.
 
-Threads: each extra one must earn its start and the float64 buffer of
-``n_x * K`` sums it fills and that is then added to the others. So a pass of
-``work`` multiply-adds (stored values times ``K``) runs on ``work // (MIN_WORK
-+ REDUCE * n_x * K)`` threads, at most the CPU cores this process may use,
-``OMP_NUM_THREADS`` (read at each call) and OpenMP's own limit for the
-calling thread (which ``threadpoolctl.threadpool_limits`` sets).
+Threads: each extra one must earn its start and the float64 buffer of ``n_x * K``
+sums it fills, then added to the others. So a pass of ``work`` multiply-adds (stored
+values times ``K``) runs on ``work // (MIN_WORK + REDUCE * n_x * K)`` threads, at
+most the CPU cores this process may use, ``OMP_NUM_THREADS`` (read at each call) and
+OpenMP's own limit for the calling thread (``threadpoolctl.threadpool_limits`` sets it).
 """
 
 from __future__ import annotations
@@ -30,9 +27,8 @@ from sklearn_gd_logreg import _kernel
 
 __all__ = ["blas_is_faster", "n_threads", "reads", "sums"]
 
-# Measured on the 2-core development machine (benchmarks/README.md): a second
-# thread pays from about 1/4 M multiply-adds per thread, and adding up a
-# buffer costs about 8 multiply-adds per value.
+# Measured on the 2-core development machine (benchmarks/README.md): a second thread
+# pays from 1/4 M multiply-adds per thread; adding a buffer up, 8 per value.
 MIN_WORK = 1 << 18
 REDUCE = 8
 # Samples this wide in an X held in the last-level cache: BLAS's two passes
@@ -92,10 +88,9 @@ def _cache() -> int:
     """Bytes of the CPU's largest cache, from Linux's sysfs (0 where unread)."""
     sizes, shift = [0], {"K": 10, "M": 20, "G": 30}
     for path in glob.glob(f"{SYSFS}/index*/size"):
-        with contextlib.suppress(OSError, ValueError, KeyError):  # "32768K"
-            with open(path) as f:
-                text = f.read().strip()
-            sizes.append(int(text[:-1]) << shift[text[-1:]])
+        with contextlib.suppress(OSError, ValueError, KeyError), open(path) as f:
+            text = f.read().strip()
+            sizes.append(int(text[:-1]) << shift[text[-1:]])  # "32768K"
     return max(sizes)
 
 
@@ -119,9 +114,8 @@ def n_threads(work: int, reduction: int) -> int:
 
 
 def sums(w, b, X, Y, sample_weight=None):
-    """``propagate``'s sums by the twin, for ``reads(w, X)``: ``(loss, XdZ,
-    dZ)`` as :func:`sklearn_gd_logreg.core.sums` returns them, ``XdZ`` in
-    ``X``'s dtype."""
+    """``propagate``'s sums by the twin, for ``reads(w, X)``: ``(loss, XdZ, dZ)`` as
+    :func:`sklearn_gd_logreg.core.sums` returns them, ``XdZ`` in ``X``'s dtype."""
     (n_x, m), K, dtype = X.shape, w.shape[1], X.dtype
     if w.shape[0] != n_x or Y.shape != (K, m):
         raise ValueError(
