@@ -104,6 +104,8 @@ def dask_problem(
     reset = first or not incremental
     check_features(estimator, X, reset=reset)
     X = as_rows(X, "X", ndim=2)
+    if X.dtype.kind == "c":  # astype would drop the imaginary parts
+        raise ValueError(f"Complex data not supported: X has dtype {X.dtype}.")
     sparse = sp.issparse(X._meta)
     if sparse:
         X = X.map_blocks(sp.csr_matrix, dtype=X.dtype)

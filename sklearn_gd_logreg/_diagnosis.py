@@ -51,14 +51,17 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
             "scale them with StandardScaler (MaxAbsScaler for sparse X)."
         )
     if estimator.learning_rate != "auto" and solver not in LINE_SEARCH:
-        with one_blas_thread():  # as step_size's
-            stable = auto_learning_rate(
-                problem.X,
-                sample_weight=problem.sample_weight,
-                alpha=problem.penalty.l2,
-                fit_intercept=problem.fit_intercept,
-                n_outputs=problem.Y.shape[0],
-            )
+        try:
+            with one_blas_thread():  # as step_size's
+                stable = auto_learning_rate(
+                    problem.X,
+                    sample_weight=problem.sample_weight,
+                    alpha=problem.penalty.l2,
+                    fit_intercept=problem.fit_intercept,
+                    n_outputs=problem.Y.shape[0],
+                )
+        except ValueError:  # 1/L underflows (features ~1e150): not this cause
+            stable = 0.0
         if stable >= STEP_RATIO * step:
             causes.append(
                 f"learning_rate={estimator.learning_rate!r} is {stable / step:.3g} "

@@ -115,6 +115,7 @@ class ImageFlattener(
         self : ImageFlattener
             The fitted transformer.
         """
+        self._check_scale()
         if not is_dask(X):  # a Dask array's shape is all fit needs from it
             X = self._validate_images(X, reset=True)
             xp, dev, _ = dispatched(X)
@@ -146,6 +147,7 @@ class ImageFlattener(
             a worker. Under Array API dispatch, an array of ``X``'s library
             on its device (float32 where the device has no float64).
         """
+        self._check_scale()
         if is_dask(X):  # lazily, chunk by chunk on the workers
             return lazy_transform(self, X)
         check_is_fitted(self)
@@ -272,6 +274,18 @@ class ImageFlattener(
     @property
     def _scale(self) -> float:
         return 1.0 if self.scale is None else self.scale
+
+    def _check_scale(self) -> None:
+        """Refuse a ``scale`` that ``dtype`` rounds to infinity (every pixel
+        would become 0)."""
+        dtype = np.dtype(self.dtype)
+        if self._scale > float(np.finfo(dtype).max):
+            raise ValueError(
+                f"ImageFlattener(scale={self.scale!r}, dtype={dtype.name}): scale "
+                f"is larger than the largest {dtype.name} "
+                f"({float(np.finfo(dtype).max):.3g}), so X / scale would be 0 "
+                "for every pixel. Use a smaller scale, or dtype=np.float64."
+            )
 
     def _validate_images(self, X, reset: bool) -> np.ndarray:
         # ensure_2d=False lets validate_data accept images and skip its own

@@ -71,10 +71,11 @@ def lipschitz_constant(
     distributed = _dask.holds(X)  # in chunks on Dask workers: NumPy vectors here
     xp = namespace() if distributed else namespace(X, sample_weight)
     s = 1.0 if sample_weight is None else sample_weight
-    if sample_weight is None:
-        total = m
-    else:
-        total = float(sample_weight.sum() if distributed else xp.sum(sample_weight))
+    total = m if sample_weight is None else _total(sample_weight)
+    if not total > 0.0:
+        raise ValueError(
+            f"sample_weight must have a positive sum to estimate L; got {total!r}."
+        )
     # A fixed pseudo-random start: never orthogonal to the top eigenvector in
     # practice, and the same for the same data, so that fits are reproducible.
     start = np.random.default_rng(0).standard_normal(n_x + 1)
@@ -126,6 +127,13 @@ def lipschitz_constant(
     return float(L)
 
 
+def _total(sample_weight) -> float:
+    """The sum of the weights, as a float (from the Dask workers, or the device)."""
+    if _dask.holds(sample_weight):
+        return float(sample_weight.sum())
+    return float(namespace(sample_weight).sum(sample_weight))
+
+
 def _name(dtype) -> str:
     """``float32``, for NumPy's dtype and other libraries' alike."""
     return getattr(dtype, "name", str(dtype).rsplit(".", 1)[-1])
@@ -168,8 +176,11 @@ def auto_learning_rate(
     ...                    fit_intercept=False, n_outputs=1)
     2.0
     """
-    # Every stride-th sample: a view of dense X, not a copy.
+    # Every stride-th sample: a view of dense X, not a copy; all of them if
+    # those weigh 0 (e.g. every 10th row held out by a weight of 0).
     stride = max(1, X.shape[1] // max(min_samples, X.shape[1] // n_power_iterations))
+    if stride > 1 and not _total(sample_weight[::stride]) > 0.0:
+        stride = 1
     X, sample_weight = X[:, ::stride], sample_weight[::stride]
     L = lipschitz_constant(
         X,

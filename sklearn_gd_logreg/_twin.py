@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sklearn_gd_logreg import _kernel
+from sklearn_gd_logreg._xp import check_shapes
 
 __all__ = ["blas_is_faster", "n_threads", "reads", "sums"]
 
@@ -116,14 +117,8 @@ def n_threads(work: int, reduction: int) -> int:
 def sums(w, b, X, Y, sample_weight=None):
     """``propagate``'s sums by the twin, for ``reads(w, X)``: ``(loss, XdZ, dZ)`` as
     :func:`sklearn_gd_logreg.core.sums` returns them, ``XdZ`` in ``X``'s dtype."""
+    check_shapes(w, b, X, Y, sample_weight)  # before the kernel reads them
     (n_x, m), K, dtype = X.shape, w.shape[1], X.dtype
-    if w.shape[0] != n_x or Y.shape != (K, m):
-        raise ValueError(
-            f"w and Y must have shapes ({n_x}, K) and (K, {m}) for X of shape "
-            f"{X.shape}; got {w.shape} and {Y.shape}."
-        )
-    if sample_weight is not None and np.shape(sample_weight) != (m,):
-        raise ValueError(f"sample_weight must have shape ({m},).")
     bias = np.empty(K)
     bias[:] = np.asarray(b, dtype=np.float64).reshape(-1)  # a float b: each k
     Y = np.require(Y, dtype, "CA")

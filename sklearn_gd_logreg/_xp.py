@@ -246,3 +246,21 @@ def to_numpy(a):
     from sklearn.utils._array_api import _convert_to_numpy
 
     return _convert_to_numpy(a, namespace(a))  # NumPy < 2 takes no device=
+
+
+def check_shapes(w, b, X, Y, sample_weight=None) -> None:
+    """Refuse shapes that would broadcast into a wrong answer: for ``X`` of
+    shape ``(n_x, m)``, ``w`` ``(n_x, K)``, ``b`` a number or ``(K, 1)``,
+    ``Y`` ``(K, m)`` and ``sample_weight`` ``(m,)``."""
+    (n_x, m), w_shape = X.shape, tuple(w.shape)
+    K = w_shape[1] if len(w_shape) == 2 else "K"
+    b_shape = tuple(getattr(b, "shape", ()))
+    if w_shape != (n_x, K) or tuple(Y.shape) != (K, m) or b_shape not in ((), (K, 1)):
+        raise ValueError(
+            f"w, b and Y must have shapes ({n_x}, K), () or (K, 1), and (K, {m}) "
+            f"for X of shape {tuple(X.shape)}; got {w_shape}, {b_shape} and "
+            f"{tuple(Y.shape)}."
+        )
+    s_shape = None if sample_weight is None else tuple(np.shape(sample_weight))
+    if s_shape not in (None, (m,)):
+        raise ValueError(f"sample_weight must have shape ({m},); got {s_shape}.")

@@ -244,6 +244,7 @@ def sums(w, b, X, Y, sample_weight=None):
         return _twin.sums(w, b, X, Y, sample_weight)
     if _dask.holds(X):  # these sums per chunk on its worker, added in a tree
         return _dask.sums(w, b, X, Y, sample_weight)
+    _xp.check_shapes(w, b, X, Y, sample_weight)  # no silent broadcasting
     xp = namespace(w, b, X, Y, sample_weight)
     s = 1.0 if sample_weight is None else sample_weight
     Z = scores(w, b, X)  # forward

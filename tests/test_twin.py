@@ -200,9 +200,9 @@ def test_non_finite_data_gives_a_non_finite_cost(rng, bad):
 
 def test_wrong_shapes_raise(rng):
     w, b, X, Y, s = problem(rng, 4, 50, 3)
-    with pytest.raises(ValueError, match="w and Y must have shapes"):
+    with pytest.raises(ValueError, match="w, b and Y must have shapes"):
         _twin.sums(w, b, X, Y[:, :10])
-    with pytest.raises(ValueError, match="w and Y must have shapes"):
+    with pytest.raises(ValueError, match="w, b and Y must have shapes"):
         _twin.sums(w[:3], b, X, Y)
     with pytest.raises(ValueError, match="sample_weight must have shape"):
         _twin.sums(w, b, X, Y, s[:5])

@@ -264,7 +264,10 @@ def bb(
             accepted = step
             bb_step = math.nan  # BB1, BB2 in turn, where curvature was seen
             if curvature > 0.0 and squared > 0.0:
-                bb_step = squared / curvature if k % 2 else curvature / gradient_change
+                if k % 2:
+                    bb_step = squared / curvature
+                elif gradient_change > 0.0:  # |r|^2 may underflow to 0
+                    bb_step = curvature / gradient_change
             if 0.0 < bb_step < math.inf:
                 step = min(bb_step, MAX_STEP)
             else:  # none seen (rounding), or |r|^2 overflowed: a longer step

@@ -1,0 +1,126 @@
+"""Degenerate inputs found by a hostile-input review: each test fails
+without its fix (crashes, a finished fit thrown away, silent broadcasting,
+an image scale that zeroes every pixel)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener, core
+from sklearn_gd_logreg._step_size import lipschitz_constant
+
+
+@pytest.fixture(scope="module")
+def held_out_every_tenth():
+    """10 000 rows, every 10th of weight 0: the "auto" step's every-stride-th
+    subsample (stride 10 here) would hold only rows of weight 0."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10_000, 5))
+    y = (X[:, 0] + 0.3 * rng.normal(size=10_000) > 0).astype(int)
+    weight = (np.arange(10_000) % 10 != 0).astype(float)
+    return X, y, weight
+
+
+@pytest.mark.parametrize("solver", ["gd", "nesterov", "bb", "sgd"])
+def test_a_subsample_of_weight_zero_estimates_the_step_on_all_rows(
+    held_out_every_tenth, solver
+):
+    X, y, weight = held_out_every_tenth
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = GDLogisticRegression(solver=solver, max_iter=30, random_state=0)
+        model.fit(X, y, sample_weight=weight)  # was a ZeroDivisionError
+    if solver in ("gd", "sgd"):  # the line searches' learning_rate_ moves on
+        L = lipschitz_constant(X.T, sample_weight=weight, alpha=1e-4)
+        assert model.learning_rate_ == pytest.approx(1 / L, rel=1e-12)
+    assert np.all(np.isfinite(model.coef_)) and model.score(X, y) > 0.9
+
+
+def test_a_fixed_step_is_diagnosed_on_rows_of_weight_zero(held_out_every_tenth):
+    """The ConvergenceWarning's diagnosis estimates 1/L too; it used to
+    crash after the fit had finished."""
+    X, y, weight = held_out_every_tenth
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = GDLogisticRegression(learning_rate=0.5, max_iter=3)
+        model.fit(X, y, sample_weight=weight)
+    assert np.all(np.isfinite(model.coef_))
+
+
+def test_a_fixed_step_on_huge_features_keeps_the_fit_and_warns():
+    """1/L underflows for features ~1e160; with a fixed step the fit itself
+    runs, and its diagnosis leaves that cause out instead of raising."""
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0) * 1e160
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = GDLogisticRegression(learning_rate=1e-320, max_iter=5).fit(X, y)
+    assert model.n_iter_ == 5 and np.all(np.isfinite(model.coef_))
+
+
+def test_bb_survives_a_change_of_gradient_whose_square_underflows():
+    """Features ~1e-154: the change r of the gradient along a step is
+    ~1e-163, |r|^2 underflows to 0 while <s, r> > 0 (BB2 divided by it)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(22, 2)) * 1e-154
+    y = np.arange(22) % 2
+    with pytest.warns(ConvergenceWarning):
+        model = GDLogisticRegression(solver="bb", tol=0.0, max_iter=50).fit(X, y)
+    assert model.n_iter_ == 50 and np.all(np.isfinite(model.coef_))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])  # NumPy's lines, the twin's
+@pytest.mark.parametrize(
+    ("w", "b", "Y"),
+    [
+        (np.zeros((2, 1)), 0.0, np.array([[1], [0], [1]])),  # labels transposed
+        (np.zeros((2, 1)), np.zeros((2, 1)), np.array([[1, 0, 1]])),  # b of n_x
+        (np.zeros(2), 0.0, np.array([[1, 0, 1]])),  # w 1-D
+        (np.zeros((2, 2)), 0.0, np.array([[1, 0, 1]])),  # two columns, one row
+    ],
+)
+def test_the_core_refuses_shapes_that_would_broadcast(order, w, b, Y):
+    X = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]], order=order)
+    with pytest.raises(ValueError, match=r"w, b and Y must have shapes \(2, K\)"):
+        core.optimize(w, b, X, Y, 10, 0.009)
+
+
+def test_the_core_refuses_weights_of_another_length():
+    X = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]])
+    for data in (X, np.asfortranarray(X)):
+        with pytest.raises(ValueError, match=r"sample_weight must have shape \(3,\)"):
+            core.propagate(
+                np.zeros((2, 1)),
+                0.0,
+                data,
+                np.array([[1, 0, 1]]),
+                sample_weight=np.ones(2),
+            )
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_core_accepts_the_shapes_it_documents(order):
+    """A float b or (K, 1) b, for K = 1 and K = 3: the same sums either way."""
+    X = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]], order=order)
+    _, cost = core.propagate(np.array([[1.0], [2.0]]), 2.0, X, np.array([[1, 0, 1]]))
+    assert cost == pytest.approx(5.80154532, abs=1e-8)
+    _, same = core.propagate(
+        np.array([[1.0], [2.0]]), np.full((1, 1), 2.0), X, np.array([[1, 0, 1]])
+    )
+    assert same == pytest.approx(cost, rel=1e-15)
+    _, third = core.propagate(np.zeros((2, 3)), np.zeros((3, 1)), X, np.eye(3))
+    assert_allclose(third, np.log(3.0), rtol=1e-15)
+
+
+def test_an_image_scale_beyond_the_dtype_is_refused():
+    """scale=1e39 is inf in float32: every pixel / scale would be 0."""
+    images = np.arange(18, dtype=np.uint8).reshape(2, 3, 3) * 10
+    with pytest.raises(ValueError, match=r"scale=1e\+39, dtype=float32\): scale is"):
+        ImageFlattener(scale=1e39, dtype=np.float32).fit(images)
+    fitted = ImageFlattener(dtype=np.float32).fit(images).set_params(scale=1e39)
+    with pytest.raises(ValueError, match="larger than the largest float32"):
+        fitted.transform(images)
+    wide = ImageFlattener(scale=1e39).fit_transform(images)  # float64 holds it
+    assert_allclose(wide, images.reshape(2, -1) / 1e39)
