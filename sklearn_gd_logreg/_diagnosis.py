@@ -69,8 +69,20 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
                 "learning_rate='auto'."
             )
     curve = result.loss_curve
+    uniform = math.log(max(2, problem.Y.shape[0]))  # that of w = 0, b = 0
+    if solver == "sgd" and curve and curve[-1] > 2 * uniform:
+        causes.append(
+            f"The loss stalled at {curve[-1]:.3g}, over twice the {uniform:.3g} "
+            "of a model that gives every class the same probability: the step "
+            f"of {step:.3g} is too long for these data; lower learning_rate"
+            + (
+                " or use learning_rate='auto'."
+                if estimator.learning_rate != "auto"
+                else "."
+            )
+        )
     tail = max(1, int(TAIL * len(curve)))
-    if len(curve) > tail:
+    if len(curve) > tail and curve[-tail - 1] > curve[-1]:  # slow, not rising
         before = curve[-tail - 1]
         fall, share = (
             before - curve[-1],

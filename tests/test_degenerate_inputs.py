@@ -124,3 +124,20 @@ def test_an_image_scale_beyond_the_dtype_is_refused():
         fitted.transform(images)
     wide = ImageFlattener(scale=1e39).fit_transform(images)  # float64 holds it
     assert_allclose(wide, images.reshape(2, -1) / 1e39)
+
+
+def test_sgd_that_stalls_far_above_the_uniform_model_is_not_converged():
+    """A constant step past 2/L: the epochs' loss oscillates around 1e3
+    (the model that tells no class apart has log 3 = 1.1) until the stall
+    rule stopped it and called that converged, at 0.7 % accuracy."""
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    params = dict(solver="sgd", alpha=1.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"over twice the 1\.1 of a model"):
+        GDLogisticRegression(
+            learning_rate=1.99, learning_rate_schedule="constant", **params
+        ).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = GDLogisticRegression(**params).fit(X, y)  # "auto": converges
+    assert model.loss_curve_[-1] < np.log(3)

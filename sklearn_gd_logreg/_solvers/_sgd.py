@@ -128,7 +128,15 @@ def sgd(
                     break
                 shrink, stall.count = shrink / 5.0, 0
                 it.restart_average()
+    if converged and curve[-1] > 2 * _uniform_loss(problem):  # oscillating
+        converged = False  # far above the model that tells no class apart
     stall = None if validation is None else stall
     result = finish(*it.params(), curve, converged, learning_rate, stall, stopped)
     result.epochs_seen, result.iterate = it.epochs_seen, it
     return result
+
+
+def _uniform_loss(problem: Problem) -> float:
+    """The loss of ``w = 0, b = 0``, which gives every class the same
+    probability: ``log 2`` for the sigmoid, ``log K`` for the softmax."""
+    return math.log(max(2, problem.Y.shape[0]))
