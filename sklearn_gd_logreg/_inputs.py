@@ -209,4 +209,28 @@ def validate(estimator, X, *args, **kwargs):
         xp = dispatched(X)[0]
         kwargs["dtype"] = [xp.float64, xp.float32]
     with np.errstate(over="ignore", invalid="ignore"):
-        return validate_data(estimator, X, *args, **kwargs)
+        out = validate_data(estimator, X, *args, **kwargs)
+    _check_structure(out[0] if isinstance(out, tuple) else out)
+    return out
+
+
+def _check_structure(X) -> None:
+    """Refuse a CSR or CSC matrix whose ``indptr`` or ``indices`` are out of
+    range, in O(nnz), before any product reads them: SciPy's constructors do
+    not check, and its products would read out of bounds (or crash)."""
+    if not sp.issparse(X):
+        return
+    n_major, n_minor = X.shape if X.format == "csr" else X.shape[::-1]
+    indptr, indices = X.indptr, X.indices
+    ok = (
+        len(indptr) == n_major + 1
+        and indptr[0] == 0
+        and indptr[-1] <= min(len(indices), len(X.data))
+        and bool(np.all(indptr[1:] >= indptr[:-1]))
+        and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < n_minor))
+    )
+    if not ok:
+        raise ValueError(
+            "X: the sparse matrix's indices or indptr are out of range for "
+            f"its shape {X.shape}; its structure is corrupted."
+        )

@@ -1,11 +1,14 @@
 """Degenerate inputs found by a hostile-input review: each test fails
 without its fix (crashes, a finished fit thrown away, silent broadcasting,
-an image scale that zeroes every pixel)."""
+an image scale that zeroes every pixel, a useless sgd fit called converged,
+corrupted sparse matrices read out of bounds)."""
 
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from helpers import run_in_forked_child
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -141,3 +144,29 @@ def test_sgd_that_stalls_far_above_the_uniform_model_is_not_converged():
         warnings.simplefilter("error", ConvergenceWarning)
         model = GDLogisticRegression(**params).fit(X, y)  # "auto": converges
     assert model.loss_curve_[-1] < np.log(3)
+
+
+def _refuses_corrupted(fmt, index):
+    def check():
+        X, y = load_iris(return_X_y=True)
+        fitted = GDLogisticRegression(max_iter=5).fit(X, y)
+        bad = sp.csc_matrix(X) if fmt == "csc" else sp.csr_matrix(X)
+        bad.indices[5] = index  # SciPy's constructors do not check this
+        for call in (
+            lambda: GDLogisticRegression(solver="nesterov").fit(bad, y),
+            lambda: fitted.predict_proba(bad),
+        ):
+            with pytest.raises(ValueError, match="structure is corrupted"):
+                call()
+        return True
+
+    return check
+
+
+@pytest.mark.parametrize("index", [10**6, -1])
+@pytest.mark.parametrize("fmt", ["csc", "csr"])
+def test_a_corrupted_sparse_matrix_is_refused_before_any_product(fmt, index):
+    """SciPy's product in the "auto" step read the CSC matrix's index 10**6
+    out of bounds (a segfault, hence the forked child); a -1 gave a model of
+    1e84 without an error."""
+    run_in_forked_child(_refuses_corrupted(fmt, index), timeout=60)
