@@ -37,10 +37,11 @@ def check_classes(estimator, y, classes, first, incremental):
     """
     if not incremental:
         classes, y_index = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
+        if len(classes) < 2:  # none: a Dask y of 0 samples (in memory: refused before)
+            found = f"only one class: {classes[0]!r}" if len(classes) else "no samples"
             raise ValueError(
                 "GDLogisticRegression needs samples of at least 2 classes in "
-                f"y, but y contains only one class: {classes[0]!r}."
+                f"y, but y contains {found}."
             )
         fitted = None if first else to_numpy(estimator.classes_)
         if not first and not np.array_equal(fitted, classes):

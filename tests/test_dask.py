@@ -470,6 +470,8 @@ def test_bad_input_names_the_argument_and_stores_nothing(threads, iris):
         ValueError, match="Negative values in data passed to sample_weight"
     ):
         model.fit(Xd, yd, sample_weight=da.from_array(-np.ones(len(y)), chunks=50))
+    with pytest.raises(ValueError, match="but y contains no samples"):
+        model.fit(Xd[:0], yd[:0])  # was an IndexError
     with pytest.raises(ValueError, match="Complex data not supported"):
         model.fit(Xd * 1j, yd)  # astype would drop the imaginary parts
     assert_array_equal(model.coef_, before)  # never half-fitted
