@@ -170,3 +170,10 @@ def test_a_corrupted_sparse_matrix_is_refused_before_any_product(fmt, index):
     out of bounds (a segfault, hence the forked child); a -1 gave a model of
     1e84 without an error."""
     run_in_forked_child(_refuses_corrupted(fmt, index), timeout=60)
+
+
+@pytest.mark.parametrize("cost_every", [0, -1])
+def test_optimize_refuses_a_cost_every_below_one(cost_every):
+    X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
+    with pytest.raises(ValueError, match="cost_every must be >= 1"):  # was 1 % 0
+        core.optimize(np.zeros((2, 1)), 0.0, X, Y, 10, 0.009, cost_every=cost_every)
