@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from sklearn_gd_logreg import _dask
 from sklearn_gd_logreg._solvers import LINE_SEARCH
+from sklearn_gd_logreg._solvers._sgd import too_long, uniform_loss
 from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
 from sklearn_gd_logreg._xp import namespace, to_numpy
 
@@ -60,7 +61,8 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
                     fit_intercept=problem.fit_intercept,
                     n_outputs=problem.Y.shape[0],
                 )
-        except ValueError:  # 1/L underflows (features ~1e150): not this cause
+        except ValueError as error:  # 1/L underflows: features too large
+            causes.append(str(error))
             stable = 0.0
         if stable >= STEP_RATIO * step:
             causes.append(
@@ -69,20 +71,21 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
                 "learning_rate='auto'."
             )
     curve = result.loss_curve
-    uniform = math.log(max(2, problem.Y.shape[0]))  # that of w = 0, b = 0
-    if solver == "sgd" and curve and curve[-1] > 2 * uniform:
-        causes.append(
-            f"The loss stalled at {curve[-1]:.3g}, over twice the {uniform:.3g} "
-            "of a model that gives every class the same probability: the step "
-            f"of {step:.3g} is too long for these data; lower learning_rate"
-            + (
-                " or use learning_rate='auto'."
-                if estimator.learning_rate != "auto"
-                else "."
+    if solver == "sgd" and curve and curve[-1] > 2 * uniform_loss(problem):
+        if too_long(problem, result):
+            causes.append(
+                f"The loss stalled over twice the {uniform_loss(problem):.3g} of a "
+                "model that gives every class the same probability: the step of "
+                f"{step:.3g} is too long for these data; lower learning_rate"
+                + (
+                    " or use learning_rate='auto'."
+                    if estimator.learning_rate != "auto"
+                    else "."
+                )
             )
-        )
+            return causes  # not slow: more epochs would not help
     tail = max(1, int(TAIL * len(curve)))
-    if len(curve) > tail and curve[-tail - 1] > curve[-1]:  # slow, not rising
+    if len(curve) > tail and curve[-tail - 1] >= curve[-1]:  # slow, not rising
         before = curve[-tail - 1]
         fall, share = (
             before - curve[-1],

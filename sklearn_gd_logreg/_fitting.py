@@ -280,13 +280,20 @@ def warn_not_converged(estimator, step, problem, result):
     """The ``ConvergenceWarning`` of a fit that used up ``max_iter``, with
     the causes it measured and their fixes (:mod:`._diagnosis`)."""
     stopped, *causes = diagnose(estimator, step, problem, result)
+    early = len(result.loss_curve) < estimator.max_iter  # "sgd": the loss stalled
     warnings.warn(
         f"GDLogisticRegression(solver={estimator.solver!r}) did not converge "
-        f"in max_iter={estimator.max_iter} iterations to tol={estimator.tol} "
-        f"(learning_rate={estimator.learning_rate!r}, a step of {step:.3g}); "
+        + (
+            f"(it stopped after {len(result.loss_curve)} of max_iter="
+            f"{estimator.max_iter} epochs, the loss stalled) "
+            if early
+            else f"in max_iter={estimator.max_iter} iterations "
+        )
+        + f"to tol={estimator.tol} (learning_rate={estimator.learning_rate!r}, "
+        f"a step of {step:.3g}); "
         + stopped
         + "".join(f"\n- {cause}" for cause in causes)
-        + "\nOr increase max_iter.",
+        + ("" if early else "\nOr increase max_iter."),
         ConvergenceWarning,
         stacklevel=_user_level(),
     )

@@ -147,10 +147,11 @@ class ImageFlattener(
             a worker. Under Array API dispatch, an array of ``X``'s library
             on its device (float32 where the device has no float64).
         """
-        self._check_scale()
         if is_dask(X):  # lazily, chunk by chunk on the workers
+            self._check_scale()
             return lazy_transform(self, X)
         check_is_fitted(self)
+        self._check_scale()
         self._check_namespace(X, "transform")
         X = self._validate_images(X, reset=False)
         if X.shape[1:] != self.image_shape_:

@@ -25,7 +25,15 @@ except ImportError:  # older: the package itself, if installed
     except ImportError:
         array_api_compat = None
 
-__all__ = ["device", "floats", "is_numpy", "namespace", "real_dtype", "sum_of_squares"]
+__all__ = [
+    "check_shapes",
+    "device",
+    "floats",
+    "is_numpy",
+    "namespace",
+    "real_dtype",
+    "sum_of_squares",
+]
 
 
 class _NumPy:
@@ -250,12 +258,18 @@ def to_numpy(a):
 
 def check_shapes(w, b, X, Y, sample_weight=None) -> None:
     """Refuse shapes that would broadcast into a wrong answer: for ``X`` of
-    shape ``(n_x, m)``, ``w`` ``(n_x, K)``, ``b`` a number or ``(K, 1)``,
-    ``Y`` ``(K, m)`` and ``sample_weight`` ``(m,)``."""
+    shape ``(n_x, m)``, ``w`` ``(n_x, K)``, ``b`` a number or ``(K, 1)``
+    (``(1,)`` too when ``K = 1``), ``Y`` ``(K, m)`` and ``sample_weight``
+    ``(m,)``."""
     (n_x, m), w_shape = X.shape, tuple(w.shape)
-    K = w_shape[1] if len(w_shape) == 2 else "K"
+    K = w_shape[1] if len(w_shape) == 2 else None
     b_shape = tuple(getattr(b, "shape", ()))
-    if w_shape != (n_x, K) or tuple(Y.shape) != (K, m) or b_shape not in ((), (K, 1)):
+    if (
+        K is None
+        or w_shape[0] != n_x
+        or tuple(Y.shape) != (K, m)
+        or b_shape not in ((), (K, 1), (1,) if K == 1 else ())
+    ):
         raise ValueError(
             f"w, b and Y must have shapes ({n_x}, K), () or (K, 1), and (K, {m}) "
             f"for X of shape {tuple(X.shape)}; got {w_shape}, {b_shape} and "

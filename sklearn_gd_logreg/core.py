@@ -329,8 +329,8 @@ def optimize(
     >>> [round(c, 8) for c in costs]
     [5.80154532]
     """
-    if not cost_every >= 1:  # i % cost_every below
-        raise ValueError(f"cost_every must be >= 1; got {cost_every!r}.")
+    if not (isinstance(cost_every, int | np.integer) and cost_every >= 1):
+        raise ValueError(f"cost_every must be an int >= 1; got {cost_every!r}.")
     costs: list[float] = []
     grads: dict = {}
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

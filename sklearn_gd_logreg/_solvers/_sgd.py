@@ -128,15 +128,23 @@ def sgd(
                     break
                 shrink, stall.count = shrink / 5.0, 0
                 it.restart_average()
-    if converged and curve[-1] > 2 * _uniform_loss(problem):  # oscillating
-        converged = False  # far above the model that tells no class apart
     stall = None if validation is None else stall
     result = finish(*it.params(), curve, converged, learning_rate, stall, stopped)
+    if converged and curve[-1] > 2 * uniform_loss(problem):  # oscillating
+        result.converged = not too_long(problem, result)  # the model returned?
     result.epochs_seen, result.iterate = it.epochs_seen, it
     return result
 
 
-def _uniform_loss(problem: Problem) -> float:
+def uniform_loss(problem: Problem) -> float:
     """The loss of ``w = 0, b = 0``, which gives every class the same
     probability: ``log 2`` for the sigmoid, ``log K`` for the softmax."""
     return math.log(max(2, problem.Y.shape[0]))
+
+
+def too_long(problem: Problem, result: Result) -> bool:
+    """Whether the model ``result`` returns (the last iterate, the average,
+    or the best validated) has over twice :func:`uniform_loss`: the sign of
+    a step too long for the data, whose iterates oscillate far from the
+    minimum while their loss stalls. One pass over the data."""
+    return problem.value(result.w, result.b) > 2 * uniform_loss(problem)
