@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from sklearn_gd_logreg import _dask
 from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._solvers._sgd import too_long, uniform_loss
-from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
+from sklearn_gd_logreg._step_size import problem_step
 from sklearn_gd_logreg._xp import namespace, to_numpy
 
 SCALE_RATIO = 100.0  # column scales this far apart slow gradient descent
@@ -53,14 +53,7 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
         )
     if estimator.learning_rate != "auto" and solver not in LINE_SEARCH:
         try:
-            with one_blas_thread():  # as step_size's
-                stable = auto_learning_rate(
-                    problem.X,
-                    sample_weight=problem.sample_weight,
-                    alpha=problem.penalty.l2,
-                    fit_intercept=problem.fit_intercept,
-                    n_outputs=problem.Y.shape[0],
-                )
+            stable = problem_step(problem)
         except ValueError as error:  # 1/L underflows: features too large
             causes.append(str(error))
             stable = 0.0

@@ -23,7 +23,7 @@ from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
 from sklearn_gd_logreg._sgd_epochs import Iterate
 from sklearn_gd_logreg._solvers import LINE_SEARCH
-from sklearn_gd_logreg._step_size import auto_learning_rate, one_blas_thread
+from sklearn_gd_logreg._step_size import problem_step
 from sklearn_gd_logreg._xp import (
     device,
     dispatched,
@@ -209,14 +209,7 @@ def step_size(estimator, problem, first, incremental):
     eigenvalue is convex, so the chunks' mean bounds that of their union)."""
     if estimator.learning_rate != "auto":
         return float(estimator.learning_rate)
-    with one_blas_thread():  # for the power iterations only
-        step = auto_learning_rate(
-            problem.X,
-            sample_weight=problem.sample_weight,
-            alpha=problem.penalty.l2,
-            fit_intercept=problem.fit_intercept,
-            n_outputs=problem.Y.shape[0],
-        )
+    step = problem_step(problem)
     if not incremental or first:
         return step
     seen, weight = estimator._step_weight, float(problem.n_samples)

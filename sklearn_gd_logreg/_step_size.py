@@ -193,6 +193,19 @@ def auto_learning_rate(
     return 1.0 / L
 
 
+def problem_step(problem) -> float:
+    """:func:`auto_learning_rate` for a ``Problem`` (its data, weights, L2
+    strength, intercept and classes), with BLAS on one thread."""
+    with one_blas_thread():  # for the power iterations only
+        return auto_learning_rate(
+            problem.X,
+            sample_weight=problem.sample_weight,
+            alpha=problem.penalty.l2,
+            fit_intercept=problem.fit_intercept,
+            n_outputs=problem.Y.shape[0],
+        )
+
+
 def one_blas_thread():
     """A context in which BLAS runs on one thread, restoring the limits it
     found, for the power iterations: OpenBLAS's threads spin for a while

@@ -85,7 +85,7 @@ def test_divergence_under_auto_says_auto_and_suggests_nesterov(iris, monkeypatch
     # 'auto' can only diverge if the subsample underestimates L by 2x; the
     # message must not tell the user to use the 'auto' they already use.
     X, y = iris
-    monkeypatch.setattr(_fitting, "auto_learning_rate", lambda *a, **k: 1e5)
+    monkeypatch.setattr(_fitting, "problem_step", lambda problem: 1e5)
     with pytest.raises(core.DivergenceError) as error:
         GDLogisticRegression(max_iter=20).fit(X, y)
     message = str(error.value)
