@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from sklearn_gd_logreg import _dask
 from sklearn_gd_logreg._solvers import LINE_SEARCH
-from sklearn_gd_logreg._solvers._sgd import too_long, uniform_loss
+from sklearn_gd_logreg._solvers._sgd import uniform_loss
 from sklearn_gd_logreg._step_size import problem_step
 from sklearn_gd_logreg._xp import namespace, to_numpy
 
@@ -56,27 +56,26 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
             stable = problem_step(problem)
         except ValueError as error:  # 1/L underflows: features too large
             causes.append(str(error))
-            stable = 0.0
-        if stable >= STEP_RATIO * step:
-            causes.append(
-                f"learning_rate={estimator.learning_rate!r} is {stable / step:.3g} "
-                f"x below the stable step 1/L = {stable:.3g}: use "
-                "learning_rate='auto'."
-            )
-    curve = result.loss_curve
-    if solver == "sgd" and curve and curve[-1] > 2 * uniform_loss(problem):
-        if too_long(problem, result):
-            causes.append(
-                f"The loss stalled over twice the {uniform_loss(problem):.3g} of a "
-                "model that gives every class the same probability: the step of "
-                f"{step:.3g} is too long for these data; lower learning_rate"
-                + (
-                    " or use learning_rate='auto'."
-                    if estimator.learning_rate != "auto"
-                    else "."
+        else:
+            if stable >= STEP_RATIO * step:
+                causes.append(
+                    f"learning_rate={estimator.learning_rate!r} is "
+                    f"{stable / step:.3g} x below the stable step 1/L = "
+                    f"{stable:.3g}: use learning_rate='auto'."
                 )
+    if result.step_too_long:  # measured by "sgd" on the model it returns
+        causes.append(
+            f"The loss stalled over twice the {uniform_loss(problem):.3g} of a "
+            "model that gives every class the same probability: the step of "
+            f"{step:.3g} is too long for these data; lower learning_rate"
+            + (
+                " or use learning_rate='auto'."
+                if estimator.learning_rate != "auto"
+                else "."
             )
-            return causes  # not slow: more epochs would not help
+        )
+        return causes  # not slow: more epochs would not help
+    curve = result.loss_curve
     tail = max(1, int(TAIL * len(curve)))
     if len(curve) > tail and curve[-tail - 1] >= curve[-1]:  # slow, not rising
         before = curve[-tail - 1]

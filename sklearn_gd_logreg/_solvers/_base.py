@@ -40,6 +40,7 @@ class Result:
     stopped: bool = False  # by the monitor
     optimality: float = math.nan  # at the returned iterate, where measured
     iterate: Iterate | None = None  # "sgd": where it is, to continue from
+    step_too_long: bool = False  # "sgd": stalled far above the uniform model
 
 
 def finish(w, b, curve, converged, step, stall, stopped, optimality=math.nan):

@@ -130,8 +130,9 @@ def sgd(
                 it.restart_average()
     stall = None if validation is None else stall
     result = finish(*it.params(), curve, converged, learning_rate, stall, stopped)
-    if converged and curve[-1] > 2 * uniform_loss(problem):  # oscillating
-        result.converged = not too_long(problem, result)  # the model returned?
+    if converged and curve[-1] > 2 * uniform_loss(problem):  # oscillating?
+        result.step_too_long = _too_long(problem, result)  # the model returned
+        result.converged = not result.step_too_long
     result.epochs_seen, result.iterate = it.epochs_seen, it
     return result
 
@@ -142,7 +143,7 @@ def uniform_loss(problem: Problem) -> float:
     return math.log(max(2, problem.Y.shape[0]))
 
 
-def too_long(problem: Problem, result: Result) -> bool:
+def _too_long(problem: Problem, result: Result) -> bool:
     """Whether the model ``result`` returns (the last iterate, the average,
     or the best validated) has over twice :func:`uniform_loss`: the sign of
     a step too long for the data, whose iterates oscillate far from the
