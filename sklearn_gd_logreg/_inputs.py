@@ -200,7 +200,8 @@ def one_hot(y_index, n_classes, dtype, xp=None):
 
 
 def validate(estimator, X, *args, **kwargs):
-    """``validate_data``, without NumPy's warnings from its finiteness check.
+    """``validate_data``, without NumPy's warnings from its finiteness check,
+    then a sparse ``X``'s structure checked (:func:`_check_structure`).
 
     That check sums ``X``, which overflows for finite float32 values near
     3e38; it still rejects NaN and infinity.
@@ -222,14 +223,15 @@ def _check_structure(X) -> None:
     if not sp.issparse(X):
         return
     n_major, n_minor = X.shape if X.format == "csr" else X.shape[::-1]
-    indptr, indices = X.indptr, X.indices
+    indptr = X.indptr
     ok = (
         len(indptr) == n_major + 1
         and indptr[0] == 0
-        and indptr[-1] <= min(len(indices), len(X.data))
+        and indptr[-1] <= min(len(X.indices), len(X.data))
         and bool(np.all(indptr[1:] >= indptr[:-1]))
-        and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < n_minor))
     )
+    used = X.indices[: indptr[-1]] if ok else None  # entries past it are unread
+    ok = ok and (len(used) == 0 or (used.min() >= 0 and used.max() < n_minor))
     if not ok:
         raise ValueError(
             "X: the sparse matrix's indices or indptr are out of range for "

@@ -192,3 +192,17 @@ def test_optimize_refuses_a_cost_every_below_one(cost_every):
     X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
     with pytest.raises(ValueError, match="cost_every must be an int >= 1"):  # was 1 % 0
         core.optimize(np.zeros((2, 1)), 0.0, X, Y, 10, 0.009, cost_every=cost_every)
+
+
+def test_stale_entries_past_indptr_are_not_read():
+    """Stored entries past ``indptr[-1]`` belong to no row: an index there
+    out of range does not make a valid matrix corrupted."""
+    X, y = load_iris(return_X_y=True)
+    A = sp.csr_matrix(X)
+    nnz = A.indptr[-1]
+    padded = A.copy()  # SciPy's constructor would trim the stale entry
+    padded.data, padded.indices = np.append(A.data, 1.0), np.append(A.indices, 10**6)
+    assert len(padded.indices) == nnz + 1  # the stale entry is kept
+    ours = GDLogisticRegression(max_iter=5).fit(padded, y)
+    reference = GDLogisticRegression(max_iter=5).fit(A, y)
+    assert_allclose(ours.coef_, reference.coef_, rtol=1e-12)
