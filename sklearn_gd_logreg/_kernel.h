@@ -10,8 +10,10 @@
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define TWIN_CLONES                                                             \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define TWIN_CLONES /* unused: each module calls some of them */              \
+    __attribute__((unused, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#elif defined(__GNUC__)
+#define TWIN_CLONES __attribute__((unused))
 #else
 #define TWIN_CLONES
 #endif

@@ -51,8 +51,9 @@ cdef inline double _loss(double *z, Py_ssize_t rows, Py_ssize_t K,
                          Py_ssize_t i, double *db) noexcept nogil:
     """Loss of rows ``i:i + rows`` from their scores ``z``, which become dz."""
     if floating is float:
-        return twin_loss_f(z, rows, K, Y + i, m, NULL if sw == NULL else sw + i, db)
-    return twin_loss_d(z, rows, K, Y + i, m, NULL if sw == NULL else sw + i, db)
+        return twin_loss_f(z, rows, K, Y + i, m, sw if sw == NULL else sw + i, db)
+    else:
+        return twin_loss_d(z, rows, K, Y + i, m, sw if sw == NULL else sw + i, db)
 
 
 cdef double _dense_rows(
@@ -71,7 +72,8 @@ cdef double _dense_rows(
     cdef double *dbt = nz + K * TWIN_CHUNK
     cdef double *buffer = z
     cdef double loss = 0.0
-    cdef const floating *x, *xd
+    cdef const floating *x
+    cdef const floating *xd
     cdef Py_ssize_t i = lo, k, r, rows = 0, nrows, ra, rd, block = TWIN_BLOCK
     cdef Py_ssize_t chunk = 16384 // max(1, n * <Py_ssize_t> sizeof(floating))
     chunk = max(block, min(<Py_ssize_t> TWIN_CHUNK, chunk - chunk % block))
@@ -183,7 +185,7 @@ def dense(
     ``Y`` is ``K x m``, ``sw`` is ``m`` or None."""
     cdef Py_ssize_t T = loss.shape[0], m = X.shape[0], n = X.shape[1]
     cdef Py_ssize_t K = WT.shape[0], t
-    cdef const floating *s = NULL if sw is None else &sw[0]
+    cdef const floating *s = <const floating *> NULL if sw is None else &sw[0]
     if m == 0:
         return
     with nogil:
@@ -209,7 +211,7 @@ def sparse(
     returns ``False`` if an index or ``indptr`` was out of range (sums meaningless)."""
     cdef Py_ssize_t T = loss.shape[0], m = indptr.shape[0] - 1
     cdef Py_ssize_t nnz = data.shape[0], K = W.shape[1], t
-    cdef const floating *s = NULL if sw is None else &sw[0]
+    cdef const floating *s = <const floating *> NULL if sw is None else &sw[0]
     cdef int bad = 0
     if m <= 0:
         return True
