@@ -15,12 +15,23 @@ from sklearn_gd_logreg._xp import namespace
 GROWTH_DIGITS = 10  # a decaying step may grow the weights at most 1e10 times
 
 
-def check_finite(value, learning_rate: float, iteration: int) -> None:
+def check_finite(
+    value, learning_rate: float, iteration: int, *, start: bool = False
+) -> None:
     """Report divergence (:func:`diverged`) unless ``value``, a cost or the
-    parameters, is finite everywhere."""
+    parameters, is finite everywhere. ``start``: ``value`` is the cost where
+    the descent starts, before any step, so the step is not at fault: a
+    ``ValueError`` names the inputs instead."""
     xp = namespace(value)
-    if not bool(xp.all(xp.isfinite(xp.asarray(value)))):  # on value's device
-        diverged(learning_rate, iteration)
+    if bool(xp.all(xp.isfinite(xp.asarray(value)))):  # on value's device
+        return
+    if start:
+        raise ValueError(
+            "The cost at the starting w and b is not finite, before any step: "
+            "X, Y, w and b must be finite, with scores w.T X + b that do not "
+            "overflow, and sample_weight non-negative with a positive sum."
+        )
+    diverged(learning_rate, iteration)
 
 
 class DivergenceError(ValueError):

@@ -316,7 +316,7 @@ def optimize(
     Raises
     ------
     ValueError
-        If the cost or the parameters stop being finite (``learning_rate`` too large).
+        If the cost is not finite at the start, or stops being finite (step too large).
 
     Examples
     --------
@@ -339,7 +339,7 @@ def optimize(
                 w, b, X, Y, sample_weight=sample_weight, alpha=alpha, to_float=to_float
             )
             if to_float:  # else the callback's to check, without waiting
-                check_finite(cost, learning_rate, i)
+                check_finite(cost, learning_rate, i, start=i == 0)
             if i % cost_every == 0:
                 costs.append(cost)
             if print_cost and i % 100 == 0:

@@ -206,3 +206,23 @@ def test_stale_entries_past_indptr_are_not_read():
     ours = GDLogisticRegression(max_iter=5).fit(padded, y)
     reference = GDLogisticRegression(max_iter=5).fit(A, y)
     assert_allclose(ours.coef_, reference.coef_, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "case", ["weights of zero", "NaN in X", "scores that overflow"]
+)
+def test_optimize_blames_the_inputs_not_the_step_for_a_bad_start(case):
+    """A cost that is not finite before any step was called divergence
+    ("use a smaller learning_rate"), which no learning_rate could fix."""
+    X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1, 0, 1]])
+    w, weight = np.zeros((2, 1)), None
+    if case == "weights of zero":
+        weight = np.zeros(3)
+    elif case == "NaN in X":
+        X[0, 1] = np.nan
+    else:
+        w, X = np.full((2, 1), 1e300), X * 1e300
+    with pytest.raises(ValueError, match="starting w and b is not finite") as caught:
+        core.optimize(w, 0.0, X, Y, 10, 0.009, sample_weight=weight)
+    assert not isinstance(caught.value, core.DivergenceError)
+    assert "learning_rate" not in str(caught.value)
