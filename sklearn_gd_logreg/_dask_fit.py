@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
 from sklearn_gd_logreg._dask import Columns, Labels, in_place, on_workers
-from sklearn_gd_logreg._inputs import FLOATS, check_classes, one_hot
+from sklearn_gd_logreg._inputs import FLOATS, check_classes, check_structure, one_hot
 from sklearn_gd_logreg._problem import NO_PENALTY, Problem
 
 
@@ -159,7 +159,9 @@ def dask_problem(
 
 def _chunk_stats(x, y, s):
     """On a worker: whether a chunk's values are finite, its labels, their
-    counts and the largest weight of each, and its weights' range."""
+    counts and the largest weight of each, and its weights' range. A sparse
+    chunk whose structure is corrupted raises, before any product reads it."""
+    check_structure(x)
     values = x.data if sp.issparse(x) else x
     finite = bool(np.isfinite(values).all())
     y = np.asarray(y)

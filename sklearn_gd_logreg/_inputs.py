@@ -201,7 +201,7 @@ def one_hot(y_index, n_classes, dtype, xp=None):
 
 def validate(estimator, X, *args, **kwargs):
     """``validate_data``, without NumPy's warnings from its finiteness check,
-    then a sparse ``X``'s structure checked (:func:`_check_structure`).
+    then a sparse ``X``'s structure checked (:func:`check_structure`).
 
     That check sums ``X``, which overflows for finite float32 values near
     3e38; it still rejects NaN and infinity.
@@ -212,11 +212,11 @@ def validate(estimator, X, *args, **kwargs):
         kwargs["dtype"] = [xp.float64, xp.float32]
     with np.errstate(over="ignore", invalid="ignore"):
         out = validate_data(estimator, X, *args, **kwargs)
-    _check_structure(out[0] if isinstance(out, tuple) else out)
+    check_structure(out[0] if isinstance(out, tuple) else out)
     return out
 
 
-def _check_structure(X) -> None:
+def check_structure(X) -> None:
     """Refuse a CSR or CSC matrix whose ``indptr`` or ``indices`` are out of
     range, in O(nnz), before any product reads them: SciPy's constructors do
     not check, and its products would read out of bounds (or crash)."""

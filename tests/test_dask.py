@@ -16,9 +16,10 @@ import os
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import BatchRecorder
+from helpers import BatchRecorder, run_in_forked_child
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
@@ -578,3 +579,34 @@ def test_convergence_warning_and_tol_as_in_memory(threads, cancer):
     reference = GDLogisticRegression(tol=1e-2, solver="nesterov").fit(X, y)
     ours = GDLogisticRegression(tol=1e-2, solver="nesterov").fit(*chunked(X, y))
     assert_same_model(ours, reference, rtol=1e-7)
+
+
+def _refuses_corrupted_chunks(index):
+    def check():
+        import dask
+
+        def corrupted(x):
+            x = sp.csr_matrix(x)
+            x.indices[5] = index  # SciPy's constructors do not check this
+            return x
+
+        X, y = load_iris(return_X_y=True)
+        X = da.from_array(X, chunks=(50, 4)).map_blocks(
+            corrupted, dtype=X.dtype, meta=sp.csr_matrix((0, 0))
+        )
+        chunks = X, da.from_array(y, chunks=50)
+        with dask.config.set(scheduler="synchronous"):
+            with pytest.raises(ValueError, match="structure is corrupted"):
+                GDLogisticRegression(max_iter=5).fit(*chunks)
+        return True
+
+    return check
+
+
+@pytest.mark.parametrize("index", [2**31 - 1, -1])
+def test_a_corrupted_sparse_chunk_is_refused_before_any_product(index):
+    """The "auto" step's power iteration multiplied the chunks with SciPy
+    before the twin, which checks each index it reads, saw them: an index of
+    2**31 - 1 read 16 GiB out of bounds there (a crash, hence the forked
+    child)."""
+    run_in_forked_child(_refuses_corrupted_chunks(index), timeout=60)
