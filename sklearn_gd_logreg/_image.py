@@ -229,6 +229,7 @@ class ImageFlattener(
         dtype = getattr(xp, np.dtype(self.dtype).name)
         if _max_precision_float_dtype(xp, dev) == xp.float32:
             dtype = xp.float32
+            self._check_scale(np.float32)
         out = xp.astype(xp.reshape(X, (X.shape[0], -1)), dtype) / self._scale
         may = X.dtype == xp.bool or _may_overflow(
             _numpy_dtype(X.dtype), np.dtype(_numpy_dtype(dtype)), self._scale
@@ -276,10 +277,11 @@ class ImageFlattener(
     def _scale(self) -> float:
         return 1.0 if self.scale is None else self.scale
 
-    def _check_scale(self) -> None:
-        """Refuse a ``scale`` that ``dtype`` rounds to infinity (every pixel
+    def _check_scale(self, dtype=None) -> None:
+        """Refuse a ``scale`` that ``dtype`` (the output's: ``self.dtype``, or
+        the float32 a device falls back to) rounds to infinity (every pixel
         would become 0)."""
-        dtype = np.dtype(self.dtype)
+        dtype = np.dtype(self.dtype if dtype is None else dtype)
         if self._scale > float(np.finfo(dtype).max):
             raise ValueError(
                 f"ImageFlattener(scale={self.scale!r}, dtype={dtype.name}): scale "
