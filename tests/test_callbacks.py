@@ -138,6 +138,25 @@ def test_a_callback_returning_true_stops_the_fit_there(cancer, solver, task, ave
     assert_array_equal(stop.fitted.predict(X), clf.predict(X))
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_stop_with_early_stopping_scores_the_iterate_it_stopped_at(cancer, solver):
+    """Stopped by a callback at the 7th iteration, an early-stopped fit is the
+    fit of 7 iterations: its last iterate is scored on the held-out rows and
+    may be the best (it was dropped, and validation_scores_ was one short)."""
+    X, y = cancer
+    params = {"solver": solver, "random_state": 0, "early_stopping": True}
+    task = "epoch" if solver == "sgd" else "iteration"
+    stop = StopAt(task, 7)
+    clf = GDLogisticRegression(**params).set_callbacks(stop).fit(X, y)
+    short = fit_quietly(GDLogisticRegression(max_iter=7, **params), X, y)
+    assert clf.n_iter_ == 7 and len(clf.validation_scores_) == 7
+    same = _same_as(solver)
+    same(clf.validation_scores_, short.validation_scores_)
+    same(clf.coef_, short.coef_)
+    # still improving at 7 iterations: the iterate stopped at is the best
+    assert_array_equal(clf.coef_, stop.fitted.coef_)
+
+
 @pytest.mark.parametrize("average", [False, True])
 def test_a_batch_callback_stops_sgd_after_that_batch(iris, average):
     X, y = iris

@@ -80,6 +80,8 @@ def gd(
         # w, b is where iteration i - 1 led: it ends here (stop: no step i)
         if i and monitor is not None:
             stopped = monitor.end(w, b, curve[-1], learning_rate, last_grads)
+            if stopped and stall is not None:  # as at the end: may be the best
+                stall.update(validation.value(w, b), (w, b), record=False)
             if stopped:
                 return True
         curve.append(f + problem.penalty.nonsmooth(w))

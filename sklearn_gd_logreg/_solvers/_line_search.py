@@ -133,12 +133,14 @@ def nesterov(
             curve.append(F_new)
             if verbose and k % 100 == 0:
                 core.show_cost(k, F_new)
+            # scored before a callback may stop here: it may be the best
+            stalled = stall is not None and stall.update(
+                validation.value(new_w, new_b), (new_w, new_b)
+            )
             if monitor is not None and monitor.end(new_w, new_b, F_new, step, g_y):
                 x_w, x_b, stopped = new_w, new_b, True
                 break
-            if stall is not None and stall.update(
-                validation.value(new_w, new_b), (new_w, new_b)
-            ):
+            if stalled:
                 x_w, x_b, converged = new_w, new_b, True
                 break
             (disagree,) = dots((y_w - new_w, new_w - x_w), (y_b - new_b, new_b - x_b))
@@ -253,12 +255,14 @@ def bb(
             recent.append(F_new)
             if verbose and k % 100 == 0:
                 core.show_cost(k, F_new)
+            # scored before a callback may stop here: it may be the best
+            stalled = stall is not None and stall.update(
+                validation.value(new_w, new_b), (new_w, new_b)
+            )
             if monitor is not None and monitor.end(new_w, new_b, F_new, step, g):
                 w, b, g, stopped = new_w, new_b, g_new, True
                 break
-            if stall is not None and stall.update(
-                validation.value(new_w, new_b), (new_w, new_b)
-            ):
+            if stalled:
                 w, b, g, converged = new_w, new_b, g_new, True
                 break
             accepted = step

@@ -119,6 +119,8 @@ def sgd(
                 done.stopped = True
             if done.stopped:
                 stopped = True
+                if validation is not None:  # where it stopped may be the best
+                    stall.update(validation.value(*it.params()), it.params())
                 break
             params = it.params()
             current = loss if validation is None else validation.value(*params)
