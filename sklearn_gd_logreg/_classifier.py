@@ -125,7 +125,9 @@ class GDLogisticRegression(
         Whether to learn the bias ``b``; if ``False`` it stays 0.
     class_weight : dict, "balanced" or None, default=None
         Weights by class, multiplied into ``sample_weight``. ``"balanced"``
-        weighs class ``k`` by ``n_samples / (n_classes * n_k)``.
+        weighs class ``k`` by ``S / (n_classes * S_k)``, ``S_k`` the sum of
+        its samples' ``sample_weight`` (their number without weights) and
+        ``S`` that of all, as ``LogisticRegression`` does.
     warm_start : bool, default=False
         Start ``fit`` from the previous ``coef_`` and ``intercept_`` instead of
         zeros.

@@ -127,15 +127,15 @@ def dask_problem(
     ]
     with on_workers():
         stats = dask.compute(*parts)
-    labels, counts, top = _merge(stats)
+    labels, sums, top = _merge(stats)
     check_classification_targets(labels)
     classes, _ = check_classes(estimator, labels, classes, first, incremental)
     index = np.searchsorted(classes, labels)  # seen labels' places in classes
-    counts_all = np.zeros(len(classes))
-    counts_all[index] = counts
+    sums_all = np.zeros(len(classes))
+    sums_all[index] = sums
     top_all = np.zeros(len(classes))
     top_all[index] = top
-    factors = _weight_factors(estimator, classes, counts_all, top_all)
+    factors = _weight_factors(estimator, classes, sums_all, top_all)
     y_index = y.map_blocks(_chunk_index, classes=classes, dtype=np.intp)
     s = y_index.map_blocks(
         _chunk_weight,
@@ -158,25 +158,31 @@ def dask_problem(
 
 
 def _chunk_stats(x, y, s):
-    """On a worker: whether a chunk's values are finite, its labels, their
-    counts and the largest weight of each, and its weights' range. A sparse
-    chunk whose structure is corrupted raises, before any product reads it."""
+    """On a worker: whether a chunk's values are finite, its labels, the sum
+    and the largest of each one's weights, and its weights' range. The sums
+    are times ``2**-shift`` (``shift``: the exponent of the chunk's largest
+    weight), so that no sum overflows. A sparse chunk whose structure is
+    corrupted raises, before any product reads it."""
     check_structure(x)
     values = x.data if sp.issparse(x) else x
     finite = bool(np.isfinite(values).all())
     y = np.asarray(y)
-    labels, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    labels, inverse = np.unique(y, return_inverse=True)
     s = np.ones(len(y)) if s is None else np.asarray(s, dtype=np.float64)
+    kept = np.where(np.isfinite(s) & (s > 0), s, 0.0)  # the errors: s_ok, s_min
     top = np.zeros(len(labels))
-    np.maximum.at(top, inverse.ravel(), np.where(np.isfinite(s), s, 0.0))
+    np.maximum.at(top, inverse.ravel(), kept)
+    shift = int(np.frexp(kept.max(initial=0.0))[1])
+    sums = np.bincount(inverse.ravel(), np.ldexp(kept, -shift), len(labels))
     s_ok = bool(np.isfinite(s).all())
     s_min = float(s.min(initial=np.inf))
-    return finite, labels, counts, top, s_ok, s_min
+    return finite, labels, (sums, shift), top, s_ok, s_min
 
 
 def _merge(stats):
-    """The labels seen in all chunks, their counts and largest weights; the
-    input errors of any chunk, naming its argument."""
+    """The labels seen in all chunks, the sums (times a power of two) and
+    the largest of their weights; the input errors of any chunk, naming its
+    argument."""
     if not all(st[0] for st in stats):
         bad = [i for i, st in enumerate(stats) if not st[0]]
         raise ValueError(
@@ -188,22 +194,23 @@ def _merge(stats):
     if min(st[5] for st in stats) < 0:
         raise ValueError("Negative values in data passed to sample_weight.")
     labels = np.unique(np.concatenate([st[1] for st in stats]))
-    counts, top = np.zeros(len(labels)), np.zeros(len(labels))
-    for _, chunk_labels, chunk_counts, chunk_top, _, _ in stats:
+    sums, top = np.zeros(len(labels)), np.zeros(len(labels))
+    shift = max(st[2][1] for st in stats)
+    for _, chunk_labels, (chunk_sums, chunk_shift), chunk_top, _, _ in stats:
         at = np.searchsorted(labels, chunk_labels)
-        counts[at] += chunk_counts
+        sums[at] += np.ldexp(chunk_sums, chunk_shift - shift)
         top[at] = np.maximum(top[at], chunk_top)
-    return labels, counts, top
+    return labels, sums, top
 
 
-def _weight_factors(estimator, classes, counts, top):
+def _weight_factors(estimator, classes, sums, top):
     """Per class, the factor its samples' raw weights are multiplied by: the
     in-memory ``fit_sample_weight`` (powers of two that bring the largest
-    weight into ``[0.5, 1)``, times ``class_weight``), from the counts and
-    largest weights of the classes."""
+    weight into ``[0.5, 1)``, times ``class_weight``), from the sums (times
+    a power of two) and the largest of the classes' weights."""
     from sklearn.utils.class_weight import compute_class_weight
 
-    from sklearn_gd_logreg._inputs import _check_class_weight, _to_unit
+    from sklearn_gd_logreg._inputs import _check_class_weight, _to_unit, balanced
 
     if not top.any():
         raise ValueError(
@@ -214,7 +221,7 @@ def _weight_factors(estimator, classes, counts, top):
     if estimator.class_weight is None:
         return np.full(len(classes), first)
     if estimator.class_weight == "balanced":
-        weights = counts.sum() / (len(classes) * counts)
+        weights = balanced(sums)
     else:
         weights = compute_class_weight(
             _check_class_weight(estimator.class_weight), classes=classes, y=classes

@@ -115,8 +115,12 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
         )
     sample_weight = _to_unit(sample_weight)
     if estimator.class_weight is not None:
-        weights = compute_class_weight(
-            _check_class_weight(estimator.class_weight), classes=classes, y=y
+        weights = (
+            balanced(np.bincount(y_index, sample_weight, len(classes)))
+            if estimator.class_weight == "balanced"  # as LogisticRegression's
+            else compute_class_weight(
+                _check_class_weight(estimator.class_weight), classes=classes, y=y
+            )
         )
         sample_weight = _to_unit(sample_weight * _to_unit(weights)[y_index])
         if not sample_weight.any():
@@ -128,6 +132,15 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
     if not isinstance(X, np.ndarray) and not sp.issparse(X):
         return sample_weight  # for another library's X
     return sample_weight.astype(X.dtype, copy=False)
+
+
+def balanced(sums):
+    """``class_weight="balanced"``'s weight of each class from the sums of
+    its samples' weights, as ``LogisticRegression``'s: ``sum(sums) /
+    (n_classes * sums[k])`` (0 for a class of no weight, whose samples all
+    weigh 0)."""
+    out = np.zeros(len(sums))
+    return np.divide(sums.sum(), len(sums) * sums, out=out, where=sums > 0)
 
 
 def _to_unit(weights):

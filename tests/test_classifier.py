@@ -153,6 +153,22 @@ def test_class_weight_balanced_equals_its_sample_weights(rng):
     assert (balanced.predict(X) == "b").sum() > (plain.predict(X) == "b").sum()
 
 
+def test_class_weight_balanced_weighs_repetitions_and_weights_alike(rng):
+    """ "balanced" counts each class by its samples' weights, as
+    LogisticRegression does: a sample of weight 3 is three samples (it was
+    counted once, so the classes' weights, and the model, differed)."""
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + rng.normal(size=60) > 0.8).astype(int)
+    weight = np.where(y == 1, 3, 1)
+    params = dict(class_weight="balanced", learning_rate=0.5, max_iter=100, tol=0)
+    weighted = fit_quietly(GDLogisticRegression(**params), X, y, sample_weight=weight)
+    repeated = fit_quietly(
+        GDLogisticRegression(**params), X.repeat(weight, 0), y.repeat(weight)
+    )
+    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10)
+    assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-10)
+
+
 def test_loss_curve_is_non_increasing_with_the_auto_step(cancer):
     X, y = cancer
     est = fit_quietly(GDLogisticRegression(max_iter=500), X, y)
