@@ -275,7 +275,7 @@ class ImageFlattener(
 
     @property
     def _scale(self) -> float:
-        return 1.0 if self.scale is None else self.scale
+        return 1.0 if self.scale is None else float(self.scale)  # np.float32's
 
     def _check_scale(self, dtype=None) -> None:
         """Refuse a ``scale`` that ``dtype`` (the output's: ``self.dtype``, or

@@ -129,6 +129,17 @@ def test_an_image_scale_beyond_the_dtype_is_refused():
     assert_allclose(wide, images.reshape(2, -1) / 1e39)
 
 
+@pytest.mark.parametrize("scale", [np.float32(255), np.float16(255), np.int64(255)])
+def test_a_numpy_scalar_scale_warns_nothing(scale):
+    """A NumPy float32 scale was compared with float64's largest value in
+    float32: an "overflow encountered in cast" warning at every fit."""
+    images = np.arange(18, dtype=np.uint8).reshape(2, 3, 3) * 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ImageFlattener(scale=scale).fit_transform(images)
+    assert_allclose(out, images.reshape(2, -1) / 255.0)
+
+
 def test_an_image_scale_beyond_a_devices_float32_is_refused(monkeypatch, lib):
     """A device without float64 gets float32 rows, whatever ``dtype`` says:
     scale=1e39 made every pixel 0 there, unchecked."""
