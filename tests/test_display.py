@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -340,3 +341,24 @@ def test_weights_errors_name_the_argument(digits, digit_model):
         WeightsDisplay(np.ones((2, 2, 2)), display_labels=["a"]).plot()
     with pytest.raises(ValueError, match="weights must have shape"):
         WeightsDisplay(np.ones((2, 4))).plot()
+
+
+def test_weights_of_a_model_fitted_on_torch_under_dispatch(digits, torch_cpu):
+    """Fitted on torch tensors with Array API dispatch, a pipeline's weights
+    are drawn (the flattener refused the NumPy coef_) with the labels' values
+    as titles ("tensor(0)" before)."""
+    import sklearn
+
+    torch, device = torch_cpu
+    images, y = digits
+    model = make_pipeline(ImageFlattener(scale=16.0), GDLogisticRegression(max_iter=20))
+    with sklearn.config_context(array_api_dispatch=True):
+        model = fit_quietly(
+            model,
+            torch.asarray(images, device=device),
+            torch.asarray(y, device=device),
+        )
+        display = WeightsDisplay.from_estimator(model)
+    assert [ax.get_title() for ax in display.axes_] == [str(k) for k in range(10)]
+    coef = model[-1].coef_.cpu().numpy()
+    assert_allclose(display.images_[3].get_array(), coef[3].reshape(8, 8), rtol=1e-12)

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_gd_logreg._image import ImageFlattener
 from sklearn_gd_logreg._plotting._base import fitted_classifier, import_pyplot
+from sklearn_gd_logreg._xp import to_numpy
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -226,7 +227,7 @@ class WeightsDisplay:
                 "linear classifier such as GDLogisticRegression, or a Pipeline "
                 "ending in one."
             )
-        coef = np.atleast_2d(np.asarray(coef, dtype=float))
+        coef = np.atleast_2d(np.asarray(to_numpy(coef), dtype=float))  # a device's
         n_features = coef.shape[1]
         flattener = _image_flattener(estimator)
         if image_shape is not None:
@@ -249,10 +250,9 @@ class WeightsDisplay:
                 f"ImageFlattener makes {flattener.n_features_in_}: a step between "
                 "them changes the features, so they are not pixels."
             )
-        else:
-            scale = 1.0 if flattener.scale is None else flattener.scale
-            weights = flattener.inverse_transform(coef) / scale
-        classes = getattr(clf, "classes_", None)
+        else:  # the flattener's inverse, without its scale: a pixel's weight
+            weights = coef.reshape(len(coef), *flattener.image_shape_)
+        classes = to_numpy(getattr(clf, "classes_", None))  # a device's: str
         if classes is None:
             labels = [str(i) for i in range(len(coef))]
         elif len(coef) == 1 and len(classes) == 2:
