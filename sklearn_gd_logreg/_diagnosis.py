@@ -11,6 +11,7 @@ the solver's own last measure (one gradient, where it has none: ``"sgd"``,
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,6 +78,22 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
         return causes  # not slow: more epochs would not help
     curve = result.loss_curve
     tail = max(1, int(TAIL * len(curve)))
+    recent = curve[-tail - 1 :]
+    rises = sum(b > a + 1e-12 * abs(a) for a, b in pairwise(recent))
+    if solver == "gd" and rises:  # a step below 2 / L never raises the cost
+        causes.append(
+            f"The cost rose in {rises} of the last {len(recent) - 1} iterations: "
+            f"the step of {step:.3g} is too long for these data"
+            + (
+                " (the 'auto' step's 1 / L, estimated on every few samples, "
+                "missed rows that curve the loss more)"
+                if estimator.learning_rate == "auto"
+                else ""
+            )
+            + "; use a smaller learning_rate, or solver='nesterov' or 'bb', "
+            "whose line search adapts the step."
+        )
+        return causes  # not slow: more iterations would not help
     if len(curve) > tail and curve[-tail - 1] >= curve[-1]:  # slow, not rising
         before = curve[-tail - 1]
         fall, share = (

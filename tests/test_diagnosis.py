@@ -1,6 +1,7 @@
 """The ConvergenceWarning says which causes it measured, with their fixes."""
 
 import warnings
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -82,6 +83,28 @@ def test_slow_progress_suggests_nesterov(cancer, solver):
     assert f"the cost fell by {fall:.3g}" in message
     assert f"over the last 4 of 40 {unit}" in message
     assert "solver='bb' or 'nesterov' needs far fewer iterations" in message
+
+
+@pytest.mark.parametrize("learning_rate", ["auto", 3.78])
+def test_a_cost_that_rises_and_falls_is_a_step_too_long(learning_rate):
+    """Every 10th row, 10 x the others: the "auto" step's subsample (every
+    10th row from the first) misses them all, its step is about 10 x too
+    long, and the cost went up and down; the warning said "slow progress"."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10_000, 5))
+    y = (X[:, 0] + rng.normal(size=10_000) > 0).astype(int)
+    X[5::10] *= 10
+    clf = GDLogisticRegression(learning_rate=learning_rate, max_iter=100)
+    message = warning_of(clf, X, y)
+    curve = clf.loss_curve_[-11:]
+    rises = sum(b > a for a, b in pairwise(curve))
+    assert rises >= 4  # the cost goes up and down
+    assert f"The cost rose in {rises} of the last 10 iterations" in message
+    assert "is too long for these data" in message
+    assert ("estimated on every few samples" in message) == (learning_rate == "auto")
+    assert "Slow progress" not in message
+    stable = GDLogisticRegression(solver="nesterov").fit(X, y)
+    assert stable.loss_curve_[-1] < min(curve) - 0.05  # far below, as it says
 
 
 @pytest.mark.parametrize("solver", ["nesterov", "bb"])
