@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from sklearn_gd_logreg._xp import fitted_arrays, sum_of_squares
+from sklearn_gd_logreg._xp import continued_curve, fitted_arrays, sum_of_squares
 
 try:
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -96,8 +96,8 @@ class FitHooks:
             "feature_names_in_": None,
         }
         self._dtype = X.dtype
-        # partial_fit: n_iter_ counts on from the calls before
-        self._done = int(getattr(work, "n_iter_", 0)) if self.incremental else 0
+        # partial_fit: n_iter_ and loss_curve_ go on from the calls before
+        self._previous = continued_curve(work, self.incremental)
         self._curve: list[float] = []
         self._stack = [self.root]
         self.root.call_on_fit_task_begin(
@@ -169,8 +169,8 @@ class FitHooks:
             **self._static,
             # in X's library and on its device, as the fitted estimator's
             **fitted_arrays(w, b, self._dtype, self._y, self._classes),
-            "n_iter_": self._done + len(self._curve),
-            "loss_curve_": np.asarray(self._curve),
+            "n_iter_": len(self._previous) + len(self._curve),
+            "loss_curve_": np.asarray(self._previous + self._curve),
         }
         if info is not None:
             grads = info["grads"]

@@ -152,7 +152,8 @@ class GDLogisticRegression(
         which takes no step when ``tol`` is met.
     loss_curve_ : ndarray of shape (`n_iter_`,)
         The objective at every iteration (for ``"sgd"``, the mean over each
-        epoch's mini-batches).
+        epoch's mini-batches). ``partial_fit`` adds one entry per call (an
+        epoch of its rows); after a full-batch fit, it starts a new curve.
     learning_rate_ : float
         The step used: the value ``"auto"`` chose, or for ``"nesterov"`` and
         ``"bb"`` the last step of the line search.

@@ -30,7 +30,7 @@ from sklearn_gd_logreg._inputs import (
 from sklearn_gd_logreg._penalties import make_penalty
 from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._solvers import SOLVERS
-from sklearn_gd_logreg._xp import dispatched, fitted_arrays, to_numpy
+from sklearn_gd_logreg._xp import continued_curve, dispatched, fitted_arrays, to_numpy
 
 
 def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental=False):
@@ -105,13 +105,11 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
         ) from None
     if not (result.converged or result.stopped or incremental):
         warn_not_converged(estimator, learning_rate, problem, result)
-    previous = (
-        to_numpy(estimator.loss_curve_).tolist() if incremental and not first else []
-    )
+    previous = continued_curve(estimator, incremental)
     estimator._shuffler, estimator._base_learning_rate = random_state, learning_rate
     estimator._step_weight = weight_seen
     estimator.learning_rate_ = result.learning_rate
-    estimator.n_iter_ = len(previous) + result.n_iter if incremental else result.n_iter
+    estimator.n_iter_ = len(previous) + result.n_iter
     scores = result.validation_scores
     scores = scores if estimator.early_stopping and not incremental else None
     # coef_, intercept_ in X's library and on its device (classes_ in y's),

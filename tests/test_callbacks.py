@@ -181,6 +181,20 @@ def test_partial_fit_is_one_epoch_of_batches(iris):
     assert len(iteration_rows(monitor, "batch")) == 3
 
 
+def test_partial_fit_shows_callbacks_the_whole_curve(iris):
+    """At the end of the second call's epoch, the estimator a callback is
+    given has n_iter_ = 2 and the two epochs' losses (it had only this
+    call's)."""
+    X, y = iris
+    stop = StopAt("epoch", 2)  # at the end of the second call, which ends there
+    clf = GDLogisticRegression(random_state=0).set_callbacks(stop)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    clf.partial_fit(X, y)
+    seen = stop.fitted
+    assert seen.n_iter_ == len(seen.loss_curve_) == 2
+    assert_array_equal(seen.loss_curve_, clf.loss_curve_)
+
+
 def test_progress_bars_propagate_through_pipeline_and_grid_search(digits, capsys):
     images, y = digits
     pipe = Pipeline(

@@ -132,6 +132,22 @@ def test_cost_curve_of_sgd_counts_epochs(cancer):
     assert len(display.lines_[0].get_xdata()) == 5
 
 
+def test_cost_curve_of_partial_fit_counts_its_epochs(cancer):
+    """partial_fit runs epochs of sgd whatever the solver: the curve was
+    labelled "gd" against "iteration"."""
+    X, y = cancer
+    clf = GDLogisticRegression(random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])
+    display = CostCurveDisplay.from_estimator(clf)
+    assert display.ax_.get_xlabel() == "epoch"
+    assert labels_of(display)[0].startswith("partial_fit (sgd), learning_rate=auto")
+    assert len(display.lines_[0].get_xdata()) == 3
+    full = fit_quietly(GDLogisticRegression(max_iter=5), X, y)  # with both
+    both = CostCurveDisplay.from_estimators([clf, full])
+    assert both.ax_.get_xlabel() == "iteration"
+
+
 def test_a_display_draws_again_on_other_axes(binary):
     display = CostCurveDisplay.from_estimator(binary[2][0])
     first = display.ax_

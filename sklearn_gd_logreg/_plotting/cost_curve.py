@@ -36,12 +36,14 @@ class CostCurveDisplay:
     ----------
     loss_curves : sequence of array-like of shape (n_iter,)
         The cost at each iteration of each fit (``loss_curve_``: the
-        objective, mean log-loss plus penalty; for ``solver="sgd"`` the mean
-        over each epoch's batches). Iteration 0 is the cost at the start.
+        objective, mean log-loss plus penalty; for ``solver="sgd"`` and
+        ``partial_fit`` the mean over each epoch's batches). For ``"gd"``,
+        iteration 0 is the cost at the start; for epochs, the first epoch's.
     labels : sequence of str or None, default=None
         One legend entry per curve; ``None`` draws no legend.
     xlabel : str, default="iteration"
-        Label of the x axis (``"epoch"`` suits ``solver="sgd"``).
+        Label of the x axis (``"epoch"`` suits ``solver="sgd"`` and
+        ``partial_fit``; ``from_estimator`` chooses).
 
     Attributes
     ----------
@@ -262,22 +264,30 @@ class CostCurveDisplay:
                     "pass fitted GDLogisticRegression estimators (or Pipelines "
                     "ending in one)."
                 )
-        solvers = {clf.get_params().get("solver") for clf in classifiers}
         display = cls(
             [clf.loss_curve_ for clf in classifiers],
             labels=default_labels if labels is None else labels,
-            xlabel="epoch" if solvers == {"sgd"} else "iteration",
+            xlabel="epoch" if all(map(_in_epochs, classifiers)) else "iteration",
         )
         return display.plot(ax=ax, yscale=yscale, line_kw=line_kw)
 
 
+def _in_epochs(clf: Any) -> bool:
+    """Whether ``clf.loss_curve_`` counts epochs: of ``"sgd"``, or of
+    ``partial_fit`` (whatever the ``solver``), which set ``t_``."""
+    return clf.get_params().get("solver") == "sgd" or getattr(clf, "t_", 0) > 0
+
+
 def _default_label(clf: Any) -> str:
-    """``"nesterov, learning_rate=0.1"``; ``"auto (0.23)"`` for the chosen step."""
+    """``"nesterov, learning_rate=0.1"``; ``"auto (0.23)"`` for the chosen step;
+    ``"partial_fit (sgd)"`` for the epochs of ``partial_fit``."""
     params = clf.get_params()
     rate = params.get("learning_rate")
     if isinstance(rate, str) and hasattr(clf, "learning_rate_"):
         rate = f"{rate} ({clf.learning_rate_:.3g})"
     parts = [str(params["solver"])] if "solver" in params else []
+    if parts and parts[0] != "sgd" and _in_epochs(clf):
+        parts = ["partial_fit (sgd)"]
     if rate is not None:
         parts.append(f"learning_rate={rate}")
     return ", ".join(parts) or type(clf).__name__
