@@ -93,6 +93,7 @@ def sgd(
         for epoch in range(max_iter):
             if monitor is not None:
                 monitor.begin("epoch", *it.params(), n_batches)
+            begun = it.epochs_seen
             done = run(
                 problem,
                 it,
@@ -107,6 +108,8 @@ def sgd(
                 epoch=epoch,
                 monitor=monitor,
             )
+            if not done.stopped:  # whole: not n_batches rounded fractions
+                it.epochs_seen = begun + 1.0
             if done.weight > 0.0:
                 loss = done.total / done.weight + penalty.value(it.w)
             else:  # stopped after batches of weight 0: the whole objective
