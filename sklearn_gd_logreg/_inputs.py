@@ -58,7 +58,16 @@ def check_classes(estimator, y, classes, first, incremental):
         )
     fitted = None if first else to_numpy(estimator.classes_)
     if classes is not None:
-        classes = np.unique(to_numpy(classes))
+        classes = np.asarray(to_numpy(classes))
+        if classes.dtype.kind in "fc" and np.isnan(classes).any():
+            raise ValueError(f"classes contains NaN: {classes.tolist()}.")
+        try:
+            classes = np.unique(classes)
+        except TypeError:  # labels that do not compare: None and str
+            raise ValueError(
+                "classes must be labels of one kind, which sort (all numbers "
+                f"or all strings); got {classes.tolist()}."
+            ) from None
         if not first and not np.array_equal(classes, fitted):
             raise ValueError(
                 f"classes={classes.tolist()} differs from the classes of the "

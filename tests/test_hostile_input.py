@@ -586,3 +586,18 @@ def test_a_line_search_with_no_representable_step_ends_with_an_error():
     )
     with pytest.raises(core.DivergenceError, match="scale the features"):
         est.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        ([0.0, 1.0, np.nan], "classes contains NaN"),  # was a class of its own
+        (["a", None], "classes must be labels of one kind"),  # was a TypeError
+    ],
+)
+def test_partial_fit_names_classes_it_cannot_use(classes, message):
+    X, y = np.random.default_rng(0).random((4, 2)), np.array([0.0, 1.0, 0.0, 1.0])
+    estimator = GDLogisticRegression()
+    with pytest.raises(ValueError, match=message):
+        estimator.partial_fit(X, y if classes[1] == 1.0 else ["a"] * 4, classes)
+    assert not hasattr(estimator, "classes_")
