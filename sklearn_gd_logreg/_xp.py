@@ -53,8 +53,8 @@ class _NumPy:
         return np.issubdtype(dtype, np.floating)
 
     @staticmethod
-    def astype(a, dtype):
-        return a.astype(dtype)
+    def astype(a, dtype, copy=True):
+        return a.astype(dtype, copy=copy)
 
     @staticmethod
     def asarray(a, dtype=None, device=None):
@@ -137,6 +137,14 @@ def real_dtype(xp, a):
     if xp.isdtype(a.dtype, "real floating"):
         return a.dtype
     return xp.asarray(0.0, device=device(a)).dtype
+
+
+def total(xp, a):
+    """The sum of ``a``: for NumPy a Python float, which divides a float32
+    array into float32 (a NumPy float64 would make it float64); another
+    library's stays a 0-d array on its device, read by nobody."""
+    s = xp.sum(a)
+    return float(s) if is_numpy(xp) else s
 
 
 def sum_of_squares(w, *, to_float: bool = True) -> float:

@@ -211,7 +211,7 @@ def propagate(
         S = X.shape[1] if sample_weight is None else sample_weight.sum()
     else:
         xp = namespace(w, b, X, Y, sample_weight)
-        S = X.shape[1] if sample_weight is None else xp.sum(sample_weight)
+        S = X.shape[1] if sample_weight is None else _xp.total(xp, sample_weight)
     loss, XdZ, dZ = sums(w, b, X, Y, sample_weight)  # forward and backward
     cost, dw, db = loss / S, XdZ / S, dZ / S
     if alpha:  # the L2 penalty: alpha/2 ||w||^2 and its gradient alpha w
@@ -246,8 +246,8 @@ def sums(w, b, X, Y, sample_weight=None):
         return _dask.sums(w, b, X, Y, sample_weight)
     _xp.check_shapes(w, b, X, Y, sample_weight)  # no silent broadcasting
     xp = namespace(w, b, X, Y, sample_weight)
-    s = 1.0 if sample_weight is None else sample_weight
-    Z = scores(w, b, X)  # forward
+    Z = scores(w, b, X)  # forward; the weights in its dtype (float32 stays)
+    s = 1.0 if sample_weight is None else xp.astype(sample_weight, Z.dtype, copy=False)
     A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
     loss = xp.sum(s * log_loss(Z, Y))
     dZ = s * (A - _xp.floats(xp, Y, like=A))  # backward

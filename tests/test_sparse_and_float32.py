@@ -126,3 +126,17 @@ def test_sparse_propagate_and_step_size_equal_dense(rng):
             lipschitz_constant(X.toarray(), n_outputs=3),
             rtol=1e-12,
         )
+
+
+@pytest.mark.parametrize("layout", ["rows", "columns"])  # the twin, NumPy
+def test_propagate_keeps_float32_with_float64_weights(rng, layout):
+    """The course's call with float32 data and np.ones(m) weights: the sum
+    of the weights, a NumPy float64, made dw float64."""
+    X = rng.normal(size=(50, 4)).astype(np.float32)
+    X = X.T if layout == "rows" else np.asfortranarray(X).T.copy()
+    Y = (rng.random((1, 50)) < 0.5).astype(np.float32)
+    w = np.zeros((4, 1), dtype=np.float32)
+    grads, _ = core.propagate(w, 0.0, X, Y, sample_weight=np.ones(50))
+    assert grads["dw"].dtype == np.float32
+    reference, _ = core.propagate(w, 0.0, X, Y)
+    assert_allclose(grads["dw"], reference["dw"], rtol=1e-6)
