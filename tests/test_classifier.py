@@ -222,6 +222,20 @@ def test_verbose_prints_the_course_cost_lines(binary, capsys):
     assert out[0] == "Cost after iteration 0: 0.693147"
 
 
+def test_verbose_partial_fit_counts_the_epochs_of_earlier_calls(binary, capsys):
+    """Each call printed "Cost after iteration 0"."""
+    est = GDLogisticRegression(verbose=1, random_state=0)
+    for _ in range(3):
+        est.partial_fit(*binary, classes=[0, 1])
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == [
+        f"Cost after iteration {i}" for i in (0, 1, 2)
+    ]
+    assert [float(line.split(": ")[1]) for line in out] == pytest.approx(
+        est.loss_curve_, abs=1e-6
+    )
+
+
 def test_fit_intercept_false(binary):
     X, y = binary
     est = fit_quietly(GDLogisticRegression(fit_intercept=False, max_iter=100), X, y)

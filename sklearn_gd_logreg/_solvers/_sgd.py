@@ -117,7 +117,7 @@ def sgd(
             check_finite(loss, learning_rate, epoch)
             curve.append(loss)
             if verbose:
-                core.show_cost(epoch, loss)
+                core.show_cost(int(begun), loss)  # partial_fit: the epochs before
             if monitor is not None and monitor.end(*it.params(), loss, done.eta):
                 done.stopped = True
             if done.stopped:
