@@ -30,7 +30,15 @@ from sklearn_gd_logreg._inputs import (
 from sklearn_gd_logreg._penalties import make_penalty
 from sklearn_gd_logreg._problem import Problem
 from sklearn_gd_logreg._solvers import SOLVERS
-from sklearn_gd_logreg._xp import continued_curve, dispatched, fitted_arrays, to_numpy
+from sklearn_gd_logreg._xp import (
+    check_same_namespace,
+    continued_curve,
+    dispatched,
+    fitted_arrays,
+    is_numpy,
+    namespace,
+    to_numpy,
+)
 
 
 def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental=False):
@@ -48,6 +56,16 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
             estimator, X, y, sample_weight, penalty, classes, first, incremental, dtype
         )
     else:
+        if incremental and fitted:  # as predict: in the model's library, device
+            check_same_namespace(X, estimator, attribute="coef_", method="partial_fit")
+            if not is_numpy(namespace(estimator.coef_)) and not dispatched(X)[2]:
+                raise ValueError(
+                    "partial_fit: the model was fitted on arrays of "
+                    f"{type(estimator.coef_).__module__.split('.')[0]}, under "
+                    "array_api_dispatch, and X would be NumPy's: continue "
+                    "with dispatch on and X of that library (or move the "
+                    "model to NumPy first)."
+                )
         X, y = validate(estimator, X, y, dtype=dtype, reset=first or not incremental)
         xp, dev, other = dispatched(X)  # another library's: on its device
         labels = to_numpy(y)  # on the host, once

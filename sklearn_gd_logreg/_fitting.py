@@ -165,8 +165,10 @@ def keep_iterate(estimator, result) -> None:
     average) the number of iterates averaged and the last iterate (in
     ``coef_``'s library and on its device)."""
     it = result.iterate
-    estimator._samples_seen = 0.0 if it is None else it.samples_seen
-    estimator._n_averaged = 0.0 if it is None else it.n_averaged
+    # Python floats, not the kernel's np.float64, which scikit-learn's
+    # move_estimator_to would take for arrays
+    estimator._samples_seen = 0.0 if it is None else float(it.samples_seen)
+    estimator._n_averaged = 0.0 if it is None else float(it.n_averaged)
     estimator._iterate = None
     if it is not None and it.n_averaged:
         dtype = estimator.coef_.dtype

@@ -104,8 +104,9 @@ class Problem:
         xp = namespace(self.Y)
         if not is_numpy(xp):  # to the data's device once an epoch, not per batch
             order = xp.asarray(order, device=device(self.Y))
-        for start in range(0, self.n_samples, batch_size):
-            yield self.subset(order[start : start + batch_size])
+        for start in range(0, self.n_samples, batch_size):  # the standard
+            stop = min(start + batch_size, self.n_samples)  # leaves a slice past
+            yield self.subset(order[start:stop])  # the end unspecified
 
     def subset(self, index, penalty: Penalty | None = None) -> Problem:
         """The loss on the samples ``index`` (integers, NumPy's or on the

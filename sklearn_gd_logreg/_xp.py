@@ -139,12 +139,12 @@ def real_dtype(xp, a):
     return xp.asarray(0.0, device=device(a)).dtype
 
 
-def total(xp, a):
-    """The sum of ``a``: for NumPy a Python float, which divides a float32
-    array into float32 (a NumPy float64 would make it float64); another
-    library's stays a 0-d array on its device, read by nobody."""
+def total(xp, a, like):
+    """The sum of ``a``, to divide ``like``'s sums by without promoting
+    float32 to float64: for NumPy a Python float; another library's a 0-d
+    array in ``like``'s floating dtype, on its device, read by nobody."""
     s = xp.sum(a)
-    return float(s) if is_numpy(xp) else s
+    return float(s) if is_numpy(xp) else xp.astype(s, real_dtype(xp, like))
 
 
 def sum_of_squares(w, *, to_float: bool = True) -> float:

@@ -211,7 +211,7 @@ def propagate(
         S = X.shape[1] if sample_weight is None else sample_weight.sum()
     else:
         xp = namespace(w, b, X, Y, sample_weight)
-        S = X.shape[1] if sample_weight is None else _xp.total(xp, sample_weight)
+        S = X.shape[1] if sample_weight is None else _xp.total(xp, sample_weight, X)
     loss, XdZ, dZ = sums(w, b, X, Y, sample_weight)  # forward and backward
     cost, dw, db = loss / S, XdZ / S, dZ / S
     if alpha:  # the L2 penalty: alpha/2 ||w||^2 and its gradient alpha w
@@ -397,4 +397,4 @@ def decide(Z):
 
 def show_cost(i: int, cost: float) -> None:
     """Print the course's progress line, ``Cost after iteration i: c``."""
-    print(f"Cost after iteration {i}: {cost:f}")
+    print(f"Cost after iteration {i}: {float(cost):f}")  # a 0-d array too

@@ -60,8 +60,10 @@ def test_the_same_model_as_numpys(lib, solver, data, tol, request):
     assert_allclose(to_numpy(proba), ours.predict_proba(X), atol=1e-10)
 
 
-def test_sgd_and_partial_fit_stay_on_the_device(torch_cpu, iris):
-    xp, dev = torch_cpu
+def test_sgd_and_partial_fit_stay_on_the_device(lib, iris):
+    """150 rows, and chunks of 50, in batches of 32: the last batch's slice
+    past the end, which array-api-strict refuses, is not asked for."""
+    xp, dev = lib
     X, y = iris
     Xt, yt = _on(xp, dev, X, y)
     with config_context(array_api_dispatch=True):
@@ -70,7 +72,7 @@ def test_sgd_and_partial_fit_stay_on_the_device(torch_cpu, iris):
         stream = GDLogisticRegression(random_state=0)
         for part in range(3):
             rows = slice(50 * part, 50 * part + 50)
-            stream.partial_fit(Xt[rows], yt[rows], classes=xp.arange(3))
+            stream.partial_fit(Xt[rows, :], yt[rows], classes=xp.arange(3, device=dev))
         assert stream.score(Xt, yt) > 0.7
     numpy_sgd = GDLogisticRegression(solver="sgd", max_iter=3, tol=0.0)
     numpy_sgd.set_params(random_state=0).fit(X, y)
@@ -276,3 +278,64 @@ def test_divergence_is_reported_at_numpys_iteration(torch_cpu, cancer):
         with pytest.raises(ValueError, match="diverged at iteration") as theirs:
             GDLogisticRegression(**params).fit(*_on(xp, dev, X, y))
     assert str(theirs.value) == str(ours.value)
+
+
+def test_partial_fit_continues_only_in_the_models_library(torch_cpu, iris):
+    """Another library's X gets predict's error (it was a TypeError from
+    validating X in the model's dtype)."""
+    xp, dev = torch_cpu
+    X, y = iris
+    on_numpy = GDLogisticRegression(random_state=0).partial_fit(X, y, np.arange(3))
+    with config_context(array_api_dispatch=True):
+        with pytest.raises(ValueError, match=r"partial_fit\(\) must use the same"):
+            on_numpy.partial_fit(*_on(xp, dev, X, y))
+        on_torch = GDLogisticRegression(random_state=0)
+        on_torch.partial_fit(*_on(xp, dev, X, y), classes=xp.arange(3, device=dev))
+    with pytest.raises(ValueError, match="fitted on arrays of torch"):
+        on_torch.partial_fit(X, y)  # dispatch off: X would be NumPy's
+    assert on_numpy.n_iter_ == on_torch.n_iter_ == 1  # neither call counted
+
+
+def test_a_numpy_sgd_model_moves_to_torch(torch_cpu, iris):
+    """move_estimator_to took the averaging counters, NumPy float64s from
+    the compiled epoch, for arrays (torch refused them)."""
+    from sklearn.utils._array_api import get_namespace, move_estimator_to
+
+    xp, dev = torch_cpu
+    X, y = iris
+    model = GDLogisticRegression(solver="sgd", average=True, max_iter=3).fit(X, y)
+    with config_context(array_api_dispatch=True):
+        torch_xp, _ = get_namespace(_on(xp, dev, X))
+        moved = move_estimator_to(model, torch_xp, dev)
+        predicted = moved.predict(_on(xp, dev, X))
+    assert_array_equal(to_numpy(predicted), model.predict(X))
+
+
+def test_core_keeps_float32_with_float64_weights(lib, rng):
+    """The weights' sum, a float64 0-d array, made dw float64 (NumPy's
+    stayed float32)."""
+    from sklearn_gd_logreg import core
+
+    xp, dev = lib
+    X = rng.normal(size=(4, 30)).astype(np.float32)
+    Y = (rng.random((1, 30)) < 0.5).astype(np.float32)
+    w, weight = np.zeros((4, 1), dtype=np.float32), np.ones(30)
+    w_d, X_d, Y_d, weight_d = _on(xp, dev, w, X, Y, weight)
+    grads, cost = core.propagate(
+        w_d, 0.0, X_d, Y_d, sample_weight=weight_d, to_float=False
+    )
+    assert grads["dw"].dtype == cost.dtype == xp.float32
+    reference, _ = core.propagate(w, 0.0, X, Y, sample_weight=weight)
+    assert_allclose(to_numpy(grads["dw"]), reference["dw"], rtol=1e-6)
+
+
+def test_optimize_prints_the_cost_of_a_device(lib, capsys):
+    """With to_float=False the cost is a 0-d array, which array-api-strict
+    does not format with ":f"."""
+    from sklearn_gd_logreg import core
+
+    xp, dev = lib
+    X, Y = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]]), np.array([[1.0, 0.0, 1.0]])
+    w, X, Y = _on(xp, dev, np.zeros((2, 1)), X, Y)
+    core.optimize(w, 0.0, X, Y, 1, 0.009, print_cost=True, to_float=False)
+    assert capsys.readouterr().out == "Cost after iteration 0: 0.693147\n"
