@@ -37,18 +37,24 @@ def lazy(estimator, method: str, X):
     # The names were checked above; each chunk is a bare array.
     model = copy.copy(estimator)
     vars(model).pop("feature_names_in_", None)
-    n_classes, dtype = len(estimator.classes_), estimator.coef_.dtype
+    # the scores' dtype, as in memory: the model's and X's (float64 for
+    # X of integers, which validation makes float64)
+    x_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    dtype = np.result_type(estimator.coef_.dtype, x_dtype)
+    n_classes = len(estimator.classes_)
     if method == "predict":
         width, dtype = None, estimator.classes_.dtype
     elif method == "decision_function":
         width = None if n_classes == 2 else n_classes
     else:  # predict_proba, predict_log_proba
         width = n_classes
+    empty = np.empty((0,) if width is None else (0, width), dtype)
     if width is None:
         return X.map_blocks(
             _chunk_method,
             model=model,
             method=method,
+            empty=empty,
             drop_axis=1,
             dtype=dtype,
             meta=np.empty((0,), dtype),
@@ -57,14 +63,19 @@ def lazy(estimator, method: str, X):
         _chunk_method,
         model=model,
         method=method,
+        empty=empty,
         chunks=(X.chunks[0], (width,)),
         dtype=dtype,
         meta=np.empty((0, 0), dtype),
     )
 
 
-def _chunk_method(x, *, model, method):
-    """On a worker: the in-memory method on one chunk."""
+def _chunk_method(x, *, model, method, empty):
+    """On a worker: the in-memory method on one chunk (``empty`` for a chunk
+    of no rows, which the in-memory methods refuse: a filtered DataFrame's
+    partitions may be empty)."""
+    if x.shape[0] == 0:
+        return empty
     return getattr(model, method)(x)
 
 
@@ -75,7 +86,18 @@ def lazy_score(estimator, X, y, sample_weight=None) -> float:
 
     predicted = lazy(estimator, "predict", X)
     if any(np.isnan(size) for size in predicted.chunks[0]):  # DataFrame's
+        if not is_dask(y):  # in memory: the predictions, as many, come to it
+            from sklearn.metrics import accuracy_score
+
+            predicted, sample_weight = dask.compute(predicted, sample_weight)
+            return float(accuracy_score(y, predicted, sample_weight=sample_weight))
         y, sample_weight = _as_array(y), _as_array(sample_weight)  # partitions
+        for name, v in (("y", y), ("sample_weight", sample_weight)):
+            if is_dask(v) and v.numblocks[0] != predicted.numblocks[0]:
+                raise ValueError(
+                    f"{name} and X must be partitioned alike: {name} has "
+                    f"{v.numblocks[0]} partitions, X has {predicted.numblocks[0]}."
+                )
     else:
         y = aligned(y, predicted, "y")
         sample_weight = aligned(sample_weight, predicted, "sample_weight")
@@ -107,6 +129,7 @@ def lazy_transform(flattener, X):
         _chunk_method,
         model=flattener,
         method="transform",
+        empty=np.empty((0, flattener.n_features_in_), dtype),
         drop_axis=tuple(range(2, X.ndim)),
         chunks=(X.chunks[0], (flattener.n_features_in_,)),
         dtype=dtype,

@@ -136,7 +136,10 @@ def _column_scales(X) -> tuple[float, float]:
 
 
 def _row_scales(rows) -> np.ndarray:
-    """``max |x|`` of each column of a chunk of rows (dense or CSR)."""
+    """``max |x|`` of each column of a chunk of rows (dense or CSR); 0 for
+    a chunk of no rows (an empty partition)."""
+    if rows.shape[0] == 0:
+        return np.zeros(rows.shape[1])
     if sp.issparse(rows):
         return np.asarray(abs(rows).max(axis=0).todense()).ravel()
     return np.max(np.abs(rows), axis=0)

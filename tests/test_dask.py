@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import BatchRecorder, run_in_forked_child
+from helpers import BatchRecorder, fit_quietly, run_in_forked_child
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_iris
@@ -438,6 +438,20 @@ def test_early_stopping_holds_out_each_chunk(threads, cancer):
     assert model.score(X, y) > 0.97
 
 
+@pytest.mark.parametrize("rows", [4, 100])
+def test_early_stopping_holds_out_the_fraction_of_small_chunks(threads, cancer, rows):
+    """Rounded up in each chunk and class, chunks of 4 rows held out 41 % of
+    the samples for validation_fraction=0.1; rounded at random, 10 % on
+    average (binomial noise: about 8 samples of 569)."""
+    X, y = cancer
+    _, _, problem = first_fit_problem(*chunked(X, y, chunks=rows))
+    estimator = GDLogisticRegression(early_stopping=True, validation_fraction=0.1)
+    train, val = problem.split(estimator, np.random.RandomState(0))
+    n_val = sum(val.Y.rows.chunks[0])
+    assert n_val + sum(train.Y.rows.chunks[0]) == len(y)
+    assert 0.06 * len(y) <= n_val <= 0.14 * len(y)
+
+
 def test_image_flattener_transform_is_lazy(threads, digits):
     images, _ = digits
     flattener = ImageFlattener(scale=16.0).fit(images)
@@ -610,3 +624,49 @@ def test_a_corrupted_sparse_chunk_is_refused_before_any_product(index):
     2**31 - 1 read 16 GiB out of bounds there (a crash, hence the forked
     child)."""
     run_in_forked_child(_refuses_corrupted_chunks(index), timeout=60)
+
+
+def test_an_empty_partition_is_fitted_and_predicted_as_in_memory(threads, cancer):
+    """A chunk of no rows (as a filtered DataFrame's partitions may be)
+    crashed the ConvergenceWarning's diagnosis of a fit (a max over no rows)
+    and every prediction (the in-memory methods refuse 0 samples)."""
+    X, y = cancer
+    chunks = (300, 0, 269)
+    Xd, yd = da.from_array(X, chunks=(chunks, 30)), da.from_array(y, chunks=chunks)
+    with pytest.warns(ConvergenceWarning, match="largest gradient entry"):
+        ours = GDLogisticRegression(max_iter=5).fit(Xd, yd)
+    with pytest.warns(ConvergenceWarning):
+        reference = GDLogisticRegression(max_iter=5).fit(X, y)
+    assert_same_model(ours, reference)
+    proba = ours.predict_proba(Xd)
+    assert proba.chunks == (chunks, (2,))
+    assert_allclose(proba.compute(), reference.predict_proba(X), rtol=1e-10)
+    assert_array_equal(ours.predict(Xd).compute(), reference.predict(X))
+
+
+def test_predictions_declare_the_dtype_they_compute(threads, iris):
+    """A float32 model on float64 (or integer) X computes float64, as in
+    memory; the lazy array said float32."""
+    X, y = iris
+    model = fit_quietly(GDLogisticRegression(max_iter=5), X.astype(np.float32), y)
+    for data in (X, (X * 10).astype(int)):
+        for method in ("predict_proba", "decision_function", "predict_log_proba"):
+            lazy = getattr(model, method)(da.from_array(data, chunks=(50, 4)))
+            assert lazy.dtype == lazy.compute().dtype == np.float64
+            assert getattr(model, method)(data).dtype == np.float64
+
+
+def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
+    """A DataFrame's partitions have unknown lengths: labels in memory were
+    broadcast against them (an error); another partitioning of y gave
+    Dask's error, not one naming y."""
+    X, y = iris
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    parts = dd.from_pandas(frame, npartitions=3)
+    model = fit_quietly(GDLogisticRegression(max_iter=50), parts, y)
+    expected = model.score(frame, y)
+    assert model.score(parts, y) == expected
+    assert model.score(parts, y, sample_weight=np.ones(len(y))) == expected
+    assert model.score(parts, dd.from_pandas(pd.Series(y), npartitions=3)) == expected
+    with pytest.raises(ValueError, match="y and X must be partitioned alike"):
+        model.score(parts, dd.from_pandas(pd.Series(y), npartitions=5))
