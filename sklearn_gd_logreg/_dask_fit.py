@@ -103,6 +103,12 @@ def dask_problem(
         )
     reset = first or not incremental
     check_features(estimator, X, reset=reset)
+    if any(hasattr(v, "to_dask_array") for v in (X, y, sample_weight)):
+        # DataFrames, Series: their partitions' lengths are read below, X's
+        # and y's apart, then the arrays persisted apart; persisted together
+        # first, a graph they share (one loader) runs once, not four times
+        with on_workers():
+            X, y, sample_weight = dask.persist(X, y, sample_weight)
     X = as_rows(X, "X", ndim=2)
     if X.dtype.kind == "c":  # astype would drop the imaginary parts
         raise ValueError(f"Complex data not supported: X has dtype {X.dtype}.")

@@ -670,3 +670,25 @@ def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
     assert model.score(parts, dd.from_pandas(pd.Series(y), npartitions=3)) == expected
     with pytest.raises(ValueError, match="y and X must be partitioned alike"):
         model.score(parts, dd.from_pandas(pd.Series(y), npartitions=5))
+
+
+def test_a_dataframe_is_read_once(threads, cancer):
+    """X and y from one DataFrame: each partition's loader ran 16 times for
+    4 partitions (the lengths of X and of y, then their arrays persisted
+    apart, sharing no keys)."""
+    X, y = cancer
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(30)]).assign(target=y)
+    reads = []
+
+    def load(part):
+        reads.append(len(part))
+        return part
+
+    data = dd.from_pandas(frame, npartitions=4)
+    data = data.map_partitions(load, meta=frame.iloc[:0])  # no call for it
+    ours = fit_quietly(
+        GDLogisticRegression(max_iter=20), data.drop(columns="target"), data.target
+    )
+    assert sorted(reads) == sorted(len(p) for p in np.array_split(frame, 4))
+    reference = fit_quietly(GDLogisticRegression(max_iter=20), frame.iloc[:, :30], y)
+    assert_same_model(ours, reference)
