@@ -105,6 +105,8 @@ def lazy_score(estimator, X, y, sample_weight=None) -> float:
     if sample_weight is None:
         return float(correct.mean().compute())
     right, total = dask.compute((correct * sample_weight).sum(), sample_weight.sum())
+    if not total:  # as in memory (scikit-learn's accuracy_score), not NaN
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return float(right / total)
 
 

@@ -670,6 +670,9 @@ def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
     assert model.score(parts, dd.from_pandas(pd.Series(y), npartitions=3)) == expected
     with pytest.raises(ValueError, match="y and X must be partitioned alike"):
         model.score(parts, dd.from_pandas(pd.Series(y), npartitions=5))
+    zeros = da.zeros(len(y), chunks=50)  # NaN before, with a RuntimeWarning
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        model.score(da.from_array(X, chunks=(50, 4)), y, sample_weight=zeros)
 
 
 def test_a_dataframe_is_read_once(threads, cancer):
