@@ -74,6 +74,8 @@ def aligned(v, X, name: str):
         return None
     rows = as_rows(v, name, ndim=1)
     if not isinstance(rows, da.Array):  # in memory: cut as X is
+        if name == "sample_weight" and np.ndim(rows) == 0:  # as in memory: one
+            rows = np.full(X.shape[0], rows)  # weight for every sample
         rows = np.ravel(rows)
         if len(rows) != X.shape[0]:
             raise ValueError(f"{name} has {len(rows)} samples, X has {X.shape[0]}.")

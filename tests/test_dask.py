@@ -670,6 +670,8 @@ def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
     assert model.score(parts, dd.from_pandas(pd.Series(y), npartitions=3)) == expected
     with pytest.raises(ValueError, match="y and X must be partitioned alike"):
         model.score(parts, dd.from_pandas(pd.Series(y), npartitions=5))
+    Xd = da.from_array(X, chunks=(50, 4))  # one weight for all, as in memory
+    assert model.score(Xd, y, sample_weight=2.0) == model.score(X, y)
     zeros = da.zeros(len(y), chunks=50)  # NaN before, with a RuntimeWarning
     with pytest.raises(ValueError, match="at least one non-zero"):
         model.score(da.from_array(X, chunks=(50, 4)), y, sample_weight=zeros)
