@@ -106,9 +106,7 @@ def dask_problem(
     reset = first or not incremental
     check_features(estimator, X, reset=reset)
     if any(hasattr(v, "to_dask_array") for v in (X, y, sample_weight)):
-        # DataFrames, Series: their partitions' lengths are read below, X's
-        # and y's apart, then the arrays persisted apart; persisted together
-        # first, a graph they share (one loader) runs once, not four times
+        # DataFrames: read together once, not 4 times (lengths, arrays apart)
         with on_workers():
             X, y, sample_weight = dask.persist(X, y, sample_weight)
     X = as_rows(X, "X", ndim=2)
@@ -167,10 +165,9 @@ def dask_problem(
 
 def _chunk_stats(x, y, s):
     """On a worker: whether a chunk's values are finite, its labels, the sum
-    and the largest of each one's weights, and its weights' range. The sums
-    are times ``2**-shift`` (``shift``: the exponent of the chunk's largest
-    weight), so that no sum overflows. A sparse chunk whose structure is
-    corrupted raises, before any product reads it."""
+    (times ``2**-shift``, ``shift`` the exponent of its largest weight: no
+    overflow) and the largest of each one's weights, and its weights' range.
+    A sparse chunk whose structure is corrupted raises, before any product."""
     check_structure(x)
     values = x.data if sp.issparse(x) else x
     finite = bool(np.isfinite(values).all())
