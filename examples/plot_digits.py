@@ -4,7 +4,7 @@ Handwritten digits: a tuned gradient-descent classifier
 
 The 8x8 images of ``sklearn.datasets.load_digits`` (shipped with
 scikit-learn) go through ``Pipeline(ImageFlattener(scale=16.0),
-GDLogisticRegression())``. ``GridSearchCV`` picks the learning rate by
+GDLogisticRegression(solver="nesterov"))``. ``GridSearchCV`` picks the learning rate by
 cross-validation; the held-out accuracy is printed next to scikit-learn's
 ``LogisticRegression`` on the same split.
 

@@ -47,10 +47,12 @@ class GDLogisticRegression(
         ``"nesterov"`` and ``"bb"`` it is the first step of the line search;
         for ``"sgd"``
         the initial step of the schedule. A step that makes the weights
-        grow without bound (``"gd"``, ``"sgd"``: ``step * alpha > 2``, the L2
-        part then multiplies them by ``|1 - step * alpha| > 1`` at every
-        step) raises a ``ValueError`` naming it and ``alpha`` before the
-        first step, as do weights or a cost that stop being finite.
+        grow without bound (``step * alpha > 2``, the L2 part then multiplies
+        them by ``|1 - step * alpha| > 1`` at every step: for ``"gd"`` and a
+        constant ``"sgd"`` step; for a decaying one, if the weights would
+        grow over 1e10 times before it falls below ``2 / alpha``) raises a
+        ``ValueError`` naming it and ``alpha`` before the first step, as do
+        weights or a cost that stop being finite.
     max_iter : int, default=2000
         Maximum number of iterations: gradient steps (``"gd"``), accepted
         steps (``"nesterov"``, ``"bb"``) or epochs (``"sgd"``).

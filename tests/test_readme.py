@@ -63,3 +63,23 @@ def test_readme_torch_blocks_run_and_print_what_they_say(capsys):
         printed = capsys.readouterr().out.strip()
         for line in printed.splitlines():  # each line is the block's comment
             assert f"# {line}" in block
+
+
+def _copies():
+    """The docs pages that copy a README section: (page, title)."""
+    docs = README.parent / "docs"
+    for page in sorted(docs.rglob("*.md")):
+        text = page.read_text()
+        if text.startswith("<!-- The same text as the README section"):
+            yield page, re.search(r"(?m)^# (.+)$", text).group(1)
+
+
+@pytest.mark.parametrize(
+    ("page", "title"), list(_copies()), ids=[page.name for page, _ in _copies()]
+)
+def test_docs_pages_copy_their_readme_section_word_for_word(page, title):
+    """The Dask page kept last week's numbers after the README's changed."""
+    sections = re.split(r"(?m)^(?=## )", README.read_text())
+    (section,) = [s for s in sections if s.startswith(f"## {title}\n")]
+    body = page.read_text().split("\n", 2)[2]  # after the comment, a blank line
+    assert body == "# " + section[3:].rstrip("\n") + "\n"
