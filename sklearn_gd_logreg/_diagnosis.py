@@ -66,7 +66,7 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
                 )
     if result.step_too_long:  # measured by "sgd" on the model it returns
         causes.append(
-            f"The loss stalled over twice the {uniform_loss(problem):.3g} of a "
+            f"The loss stalled above the {uniform_loss(problem):.3g} of a "
             "model that gives every class the same probability: the step of "
             f"{step:.3g} is too long for these data; lower learning_rate"
             + (

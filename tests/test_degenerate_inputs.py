@@ -167,7 +167,7 @@ def test_sgd_that_stalls_far_above_the_uniform_model_is_not_converged():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
     params = dict(solver="sgd", alpha=1.0, random_state=0)
-    with pytest.warns(ConvergenceWarning, match=r"over twice the 1\.1 of a model"):
+    with pytest.warns(ConvergenceWarning, match=r"stalled above the 1\.1 of a model"):
         GDLogisticRegression(
             learning_rate=1.99, learning_rate_schedule="constant", **params
         ).fit(X, y)
@@ -176,6 +176,21 @@ def test_sgd_that_stalls_far_above_the_uniform_model_is_not_converged():
             warnings.simplefilter("error", ConvergenceWarning)
             model = GDLogisticRegression(**params, **extra).fit(X, y)  # "auto"
         assert model.loss_curve_[-1] < np.log(3)  # below the uniform model
+
+
+def test_sgd_worse_than_the_uniform_model_is_not_converged(cancer):
+    """A constant step of 100 on standardised breast cancer stalled at a
+    loss of 1.1, between once and twice the log 2 of w = 0 (the old bound),
+    and was called converged; no minimum is worse than w = 0."""
+    X, y = cancer
+    params = dict(solver="sgd", learning_rate_schedule="constant", random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"stalled above the 0\.693"):
+        model = GDLogisticRegression(learning_rate=100, **params).fit(X, y)
+    assert model.loss_curve_[-1] > np.log(2)
+    with warnings.catch_warnings():  # the "auto" step: below it, converged
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = GDLogisticRegression(**params).fit(X, y)
+    assert model.loss_curve_[-1] < 0.1
 
 
 def test_sgd_judges_the_model_it_returns_not_the_last_iterate():

@@ -135,7 +135,7 @@ def sgd(
                 it.restart_average()
     stall = None if validation is None else stall
     result = finish(*it.params(), curve, converged, learning_rate, stall, stopped)
-    if converged and curve[-1] > 2 * uniform_loss(problem):  # oscillating?
+    if converged and curve[-1] > uniform_loss(problem):  # worse than w = 0?
         result.step_too_long = _too_long(problem, result)  # the model returned
         result.converged = not result.step_too_long
     result.epochs_seen, result.iterate = it.epochs_seen, it
@@ -150,7 +150,8 @@ def uniform_loss(problem: Problem) -> float:
 
 def _too_long(problem: Problem, result: Result) -> bool:
     """Whether the model ``result`` returns (the last iterate, the average,
-    or the best validated) has over twice :func:`uniform_loss`: the sign of
-    a step too long for the data, whose iterates oscillate far from the
-    minimum while their loss stalls. One pass over the data."""
-    return problem.value(result.w, result.b) > 2 * uniform_loss(problem)
+    or the best validated) has an objective above :func:`uniform_loss`,
+    that of ``w = 0, b = 0``, which no minimum exceeds: the sign of a step
+    too long for the data, whose iterates oscillate far from the minimum
+    while their loss stalls. One pass over the data."""
+    return problem.value(result.w, result.b) > uniform_loss(problem)
