@@ -193,6 +193,20 @@ def test_sgd_worse_than_the_uniform_model_is_not_converged(cancer):
     assert model.loss_curve_[-1] < 0.1
 
 
+def test_sgd_reports_an_intercept_that_overflows_in_the_last_batch():
+    """Each batch's loss is checked before its step, so the last step of an
+    epoch went unchecked: an intercept of inf came back, without an error."""
+    X, y = np.full((10, 1), 1e-200), np.array([0, 1] * 5)
+    weight = np.full(10, 1e-300)
+    weight[np.random.RandomState(0).permutation(10)[-1]] = 1.0  # the last batch
+    model = GDLogisticRegression(
+        solver="sgd", learning_rate=1e308, penalty=None, batch_size=1, random_state=0
+    )
+    with pytest.raises(core.DivergenceError, match="no longer finite"):
+        model.partial_fit(X, y, classes=[0, 1], sample_weight=weight)
+    assert not hasattr(model, "coef_")
+
+
 def test_sgd_judges_the_model_it_returns_not_the_last_iterate():
     """With averaging the last iterates' loss may stall high while the
     average is good, or not: the warning follows the objective of the model

@@ -17,6 +17,7 @@ from sklearn_gd_logreg._sgd_epochs import (
     python_epoch,
 )
 from sklearn_gd_logreg._solvers._base import Result, Stall, finish
+from sklearn_gd_logreg._xp import namespace
 
 
 def sgd(
@@ -114,7 +115,12 @@ def sgd(
                 loss = done.total / done.weight + penalty.value(it.w)
             else:  # stopped after batches of weight 0: the whole objective
                 loss = problem.value(it.w, it.b)
-            check_finite(loss, learning_rate, epoch)
+            # NaN if the last batch's step made b infinite (no batch's loss
+            # saw it; w's: in the penalty's value), on b's device, read once
+            probe = 0.0 * (
+                it.b if isinstance(it.b, float) else namespace(it.b).sum(it.b)
+            )
+            check_finite(loss + probe, learning_rate, epoch)
             curve.append(loss)
             if verbose:
                 core.show_cost(int(begun), loss)  # partial_fit: the epochs before
