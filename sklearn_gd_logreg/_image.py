@@ -172,17 +172,19 @@ class ImageFlattener(
         flat = X.reshape(len(X), -1)
         out = np.empty(flat.shape, dtype=self.dtype)
         # Cast and divide in one buffered pass: no full-size intermediate copy.
-        # dtype= makes the division itself run in the output dtype (not in
-        # float16, say, for float16 images).
+        # dtype= makes the division run in the wider of the input's and the
+        # output's dtypes (not in float16 for float16 images; not in float32
+        # for float64 values beyond float32's range, which scale brings in).
+        wide = np.result_type(flat.dtype, out.dtype)
         with np.errstate(all="ignore"):  # checked below, where it can happen
-            np.divide(flat, self._scale, out=out, dtype=out.dtype, casting="unsafe")
+            np.divide(flat, self._scale, out=out, dtype=wide, casting="unsafe")
         if _may_overflow(flat.dtype, out.dtype, self._scale) and not np.all(
             np.isfinite(out)
         ):
             raise ValueError(
                 f"ImageFlattener(scale={self.scale!r}, dtype="
                 f"{np.dtype(self.dtype).name}): X / scale overflows "
-                f"{out.dtype.name} (largest |X| = {float(np.abs(flat).max()):.3g}). "
+                f"{out.dtype.name} (largest |X| = {_largest(flat):.3g}). "
                 + (
                     "Use a larger scale."
                     if out.dtype == np.float64
@@ -230,7 +232,11 @@ class ImageFlattener(
         if _max_precision_float_dtype(xp, dev) == xp.float32:
             dtype = xp.float32
             self._check_scale(np.float32)
-        out = xp.astype(xp.reshape(X, (X.shape[0], -1)), dtype) / self._scale
+        flat = xp.reshape(X, (X.shape[0], -1))
+        if xp.isdtype(X.dtype, "real floating") and X.dtype != dtype:  # wider
+            out = xp.astype(flat / self._scale, dtype)  # float64: divided first
+        else:  # integers, booleans: cast first
+            out = xp.astype(flat, dtype) / self._scale
         may = X.dtype == xp.bool or _may_overflow(
             _numpy_dtype(X.dtype), np.dtype(_numpy_dtype(dtype)), self._scale
         )
@@ -250,9 +256,10 @@ class ImageFlattener(
         Parameters
         ----------
         input_features : array-like of str or None, default=None
-            Only for flat input: names of the input columns, which then pass
-            through. By default ``feature_names_in_`` if defined, else
-            ``x0, x1, ...``.
+            Names of the input columns (``n_features_in_`` of them), which
+            then pass through. By default ``feature_names_in_`` if defined,
+            else ``x0, x1, ...`` for flat input and the pixels' names below
+            for images.
 
         Returns
         -------
@@ -315,6 +322,12 @@ class ImageFlattener(
         tags.transformer_tags.preserves_dtype = [np.dtype(self.dtype).name]
         tags.array_api_support = True
         return tags
+
+
+def _largest(flat) -> float:
+    """``max |x|``, exact for the most negative integers (``np.abs`` of an
+    int8's -128 is -128) and for values beyond float64 (a longdouble's)."""
+    return np.max(np.abs(flat.astype(np.result_type(flat.dtype, np.float64))))
 
 
 def _may_overflow(in_dtype, out_dtype, scale: float) -> bool:

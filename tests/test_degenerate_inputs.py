@@ -140,6 +140,22 @@ def test_a_numpy_scalar_scale_warns_nothing(scale):
     assert_allclose(out, images.reshape(2, -1) / 255.0)
 
 
+def test_float64_values_beyond_float32_that_scale_brings_in_are_kept():
+    """dtype=np.float32 cast X before dividing: 1e39 became inf, and the fit
+    was refused with the advice of a larger scale, which could not help."""
+    X = np.array([[1e39, 1.0], [-3e38, 2.0]])
+    out = ImageFlattener(scale=1e10, dtype=np.float32).fit_transform(X)
+    assert out.dtype == np.float32
+    assert_allclose(out, (X / 1e10).astype(np.float32), rtol=1e-7)
+
+
+def test_an_overflow_names_the_largest_value_of_signed_integers():
+    """np.abs(-128) is -128 in int8: the message said largest |X| = 1."""
+    X = np.array([[-128, 1]], dtype=np.int8)
+    with pytest.raises(ValueError, match=r"largest \|X\| = 128\)"):
+        ImageFlattener(scale=1e-307).fit_transform(X)
+
+
 def test_an_image_scale_beyond_a_devices_float32_is_refused(monkeypatch, lib):
     """A device without float64 gets float32 rows, whatever ``dtype`` says:
     scale=1e39 made every pixel 0 there, unchecked."""
