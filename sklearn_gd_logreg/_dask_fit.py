@@ -244,16 +244,12 @@ def _weight_factors(estimator, classes, sums, top):
 
 def _chunk_holdout(y_index, *, seeds, fraction, block_id=None):
     """On a worker: which of a chunk's samples are held out, a random
-    ``fraction`` of each class's, rounded at random (up with the probability
-    of its fractional part): the share held out is ``fraction`` on average
-    however small the chunks (rounded up, chunks of 4 rows held out 41 %)."""
+    ``fraction`` (rounded up) of each class's."""
     rng = np.random.default_rng(seeds[block_id[0]])
     held = np.zeros(len(y_index), dtype=bool)
     for k in np.unique(y_index):
         members = np.flatnonzero(y_index == k)
-        share = fraction * len(members)
-        count = int(share) + int(rng.random() < share - int(share))
-        held[rng.choice(members, count, False)] = True
+        held[rng.choice(members, int(np.ceil(fraction * len(members))), False)] = True
     return held
 
 
@@ -318,9 +314,9 @@ class DaskProblem(Problem):
     def split(self, estimator, random_state) -> tuple[DaskProblem, DaskProblem]:
         """``early_stopping``: the training problem and the validation set
         (unpenalised), each persisted on the workers. In each chunk,
-        ``validation_fraction`` of each class's samples (rounded at random)
-        are held out at random (seeds drawn from ``random_state``):
-        stratified by chunk, not the in-memory split."""
+        ``validation_fraction`` of each class's samples (rounded up) are held
+        out at random (seeds drawn from ``random_state``): stratified by
+        chunk, not the in-memory split."""
         import dask
         import dask.array as da
 

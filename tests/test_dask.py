@@ -438,25 +438,6 @@ def test_early_stopping_holds_out_each_chunk(threads, cancer):
     assert model.score(X, y) > 0.97
 
 
-@pytest.mark.parametrize("rows", [4, 100])
-def test_early_stopping_holds_out_the_fraction_of_small_chunks(cancer, rows):
-    """Rounded up in each chunk and class, chunks of 4 rows held out 41 % of
-    the samples for validation_fraction=0.1; rounded at random, 10 % on
-    average (binomial noise: at most 5 samples of 200 in one standard
-    deviation; the bounds are 3 of them)."""
-    import dask
-
-    X, y = cancer
-    X, y = X[:200], y[:200]
-    with dask.config.set(scheduler="synchronous"):
-        _, _, problem = first_fit_problem(*chunked(X, y, chunks=rows))
-        estimator = GDLogisticRegression(early_stopping=True, validation_fraction=0.1)
-        train, val = problem.split(estimator, np.random.RandomState(0))
-    n_val = sum(val.Y.rows.chunks[0])
-    assert n_val + sum(train.Y.rows.chunks[0]) == len(y)
-    assert 5 <= n_val <= 35
-
-
 def test_image_flattener_transform_is_lazy(threads, digits):
     images, _ = digits
     flattener = ImageFlattener(scale=16.0).fit(images)
