@@ -233,8 +233,9 @@ class ImageFlattener(
             dtype = xp.float32
             self._check_scale(np.float32)
         flat = xp.reshape(X, (X.shape[0], -1))
-        if xp.isdtype(X.dtype, "real floating") and X.dtype != dtype:  # wider
-            out = xp.astype(flat / self._scale, dtype)  # float64: divided first
+        if xp.isdtype(X.dtype, "real floating"):  # divided in the wider dtype
+            wide = xp.astype(flat, xp.result_type(X.dtype, dtype), copy=False)
+            out = xp.astype(wide / self._scale, dtype, copy=False)
         else:  # integers, booleans: cast first
             out = xp.astype(flat, dtype) / self._scale
         may = X.dtype == xp.bool or _may_overflow(

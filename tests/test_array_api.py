@@ -188,6 +188,37 @@ def test_image_flattener_on_the_device(lib, digits):
     assert_allclose(to_numpy(back), images, rtol=1e-6)
 
 
+def _flattened_as_numpy(xp, dev, images, dtype, scale):
+    expected = ImageFlattener(scale=scale, dtype=dtype).fit_transform(images)
+    with config_context(array_api_dispatch=True):
+        flattener = ImageFlattener(scale=scale, dtype=dtype)
+        flat = flattener.fit_transform(_on(xp, dev, images))
+    assert_array_equal(to_numpy(flat), expected)
+
+
+@pytest.mark.parametrize(
+    ("images", "dtype", "scale"),
+    [  # float32 images were divided in float32, then cast to float64
+        (
+            np.array([[[0.0, 63.7], [127.4, 191.1]]], dtype=np.float32),
+            np.float64,
+            255.0,
+        ),
+        (np.array([[[1e39, 1.0], [2.5, 254.0]]]), np.float32, 1e10),  # 1e39: inf
+    ],
+)
+def test_image_flattener_divides_in_the_wider_dtype(lib, images, dtype, scale):
+    """As NumPy's path does: the same numbers, not a refused overflow."""
+    _flattened_as_numpy(*lib, images, dtype, scale)
+
+
+def test_image_flattener_divides_float16_images_in_float32(torch_cpu):
+    """torch's float16 (array-api-strict has none): divided in float16,
+    60000 / 0.5 overflowed, and the fit was refused."""
+    images = np.array([[[60000.0, 1.0], [2.5, 254.0]]], dtype=np.float16)
+    _flattened_as_numpy(*torch_cpu, images, np.float32, 0.5)
+
+
 def _read_backs(torch):
     """A context counting a tensor's reads to the host: ``float``, ``bool``,
     ``item``, DLPack export (``to_numpy``) and the like, through torch's
