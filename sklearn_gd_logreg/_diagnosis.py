@@ -79,7 +79,9 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
     curve = result.loss_curve
     tail = max(1, int(TAIL * len(curve)))
     recent = curve[-tail - 1 :]
-    rises = sum(b > a + 1e-12 * abs(a) for a, b in pairwise(recent))
+    # rises above the rounding of the data's dtype (float32's: ~1e-7 of it)
+    eps = np.finfo(str(result.w.dtype).rsplit(".", 1)[-1]).eps
+    rises = sum(b > a + 64 * eps * abs(a) for a, b in pairwise(recent))
     if solver == "gd" and rises:  # a step below 2 / L never raises the cost
         causes.append(
             f"The cost rose in {rises} of the last {len(recent) - 1} iterations: "

@@ -107,6 +107,18 @@ def test_a_cost_that_rises_and_falls_is_a_step_too_long(learning_rate):
     assert stable.loss_curve_[-1] < min(curve) - 0.05  # far below, as it says
 
 
+def test_float32_rounding_is_not_a_rising_cost(cancer):
+    """Near its minimum a float32 fit's cost moves by its rounding, ~1e-7
+    of it, up as often as down: that was called a step too long."""
+    X, y = cancer
+    clf = GDLogisticRegression(max_iter=3000, tol=1e-9, alpha=1e-2)
+    message = warning_of(clf, X.astype(np.float32), y)
+    curve = np.asarray(clf.loss_curve_[-301:])
+    rises = np.diff(curve)[np.diff(curve) > 0] / curve[:-1][np.diff(curve) > 0]
+    assert len(rises) > 10 and rises.max() < 1e-6  # by rounding: up to 5e-8
+    assert "The cost rose" not in message
+
+
 @pytest.mark.parametrize("solver", ["nesterov", "bb"])
 def test_line_search_solvers_are_not_told_to_switch(cancer, solver):
     X, y = cancer
