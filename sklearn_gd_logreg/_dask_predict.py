@@ -83,7 +83,13 @@ def lazy_score(estimator, X, y, sample_weight=None) -> float:
     """The (weighted) accuracy on Dask data, computed on the workers: only
     two sums come back."""
     import dask
+    from sklearn.utils._param_validation import InvalidParameterError
 
+    if sample_weight is not None and np.ndim(sample_weight) == 0:  # as in memory
+        raise InvalidParameterError(
+            "The 'sample_weight' parameter of score must be an array-like or "
+            f"None. Got {sample_weight!r} instead."
+        )
     predicted = lazy(estimator, "predict", X)
     if any(np.isnan(size) for size in predicted.chunks[0]):  # DataFrame's
         if not is_dask(y):  # in memory: the predictions, as many, come to it

@@ -656,8 +656,10 @@ def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
     assert model.score(parts, dd.from_pandas(pd.Series(y), npartitions=3)) == expected
     with pytest.raises(ValueError, match="y and X must be partitioned alike"):
         model.score(parts, dd.from_pandas(pd.Series(y), npartitions=5))
-    Xd = da.from_array(X, chunks=(50, 4))  # one weight for all, as in memory
-    assert model.score(Xd, y, sample_weight=2.0) == model.score(X, y)
+    Xd = da.from_array(X, chunks=(50, 4))  # a scalar: refused, as in memory
+    for data in (X, Xd):
+        with pytest.raises(ValueError, match="'sample_weight' parameter"):
+            model.score(data, y, sample_weight=2.0)
     zeros = da.zeros(len(y), chunks=50)  # NaN before, with a RuntimeWarning
     with pytest.raises(ValueError, match="at least one non-zero"):
         model.score(da.from_array(X, chunks=(50, 4)), y, sample_weight=zeros)
@@ -686,4 +688,20 @@ def test_a_dataframe_is_read_once(cancer):
         )
     assert sorted(reads) == sorted(len(p) for p in np.array_split(frame, 4))
     reference = fit_quietly(GDLogisticRegression(max_iter=20), frame.iloc[:, :30], y)
+    assert_same_model(ours, reference)
+
+
+def test_a_scalar_sample_weight_fits_as_in_memory(iris):
+    """One weight for every sample, as validate_data takes it (it was
+    refused as a weight for 1 sample)."""
+    import dask
+
+    X, y = iris
+    with dask.config.set(scheduler="synchronous"):
+        ours = fit_quietly(
+            GDLogisticRegression(max_iter=5),
+            *chunked(X, y, chunks=50),
+            sample_weight=2.0,
+        )
+    reference = fit_quietly(GDLogisticRegression(max_iter=5), X, y, sample_weight=2.0)
     assert_same_model(ours, reference)
