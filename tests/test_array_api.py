@@ -219,6 +219,22 @@ def test_image_flattener_divides_float16_images_in_float32(torch_cpu):
     _flattened_as_numpy(*torch_cpu, images, np.float32, 0.5)
 
 
+def test_an_image_scale_beyond_a_devices_float32_is_refused(monkeypatch, lib):
+    """A device without float64 gets float32 rows, whatever ``dtype`` says:
+    scale=1e39 made every pixel 0 there, unchecked."""
+    from sklearn_gd_logreg import _image
+
+    xp, dev = lib
+    monkeypatch.setattr(_image, "_max_precision_float_dtype", lambda xp, d: xp.float32)
+    images = _on(xp, dev, np.arange(18.0).reshape(2, 3, 3))
+    with config_context(array_api_dispatch=True):
+        fitted = ImageFlattener(scale=1e39).fit(images)  # float64 holds it
+        with pytest.raises(ValueError, match="larger than the largest float32"):
+            fitted.transform(images)
+        out = ImageFlattener().fit_transform(images)  # the fallback itself
+    assert out.dtype == xp.float32
+
+
 def _read_backs(torch):
     """A context counting a tensor's reads to the host: ``float``, ``bool``,
     ``item``, DLPack export (``to_numpy``) and the like, through torch's

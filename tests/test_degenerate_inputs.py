@@ -156,26 +156,6 @@ def test_an_overflow_names_the_largest_value_of_signed_integers():
         ImageFlattener(scale=1e-307).fit_transform(X)
 
 
-def test_an_image_scale_beyond_a_devices_float32_is_refused(monkeypatch, lib):
-    """A device without float64 gets float32 rows, whatever ``dtype`` says:
-    scale=1e39 made every pixel 0 there, unchecked."""
-    from sklearn import config_context
-
-    from sklearn_gd_logreg import _image, _xp
-
-    if _xp.array_api_compat is None:  # the oldest versions' run only
-        pytest.skip("dispatch needs array-api-compat (scikit-learn >= 1.7 ships it)")
-    xp, device = lib
-    monkeypatch.setattr(_image, "_max_precision_float_dtype", lambda xp, d: xp.float32)
-    images = xp.asarray(np.arange(18.0).reshape(2, 3, 3), device=device)
-    with config_context(array_api_dispatch=True):
-        fitted = ImageFlattener(scale=1e39).fit(images)  # float64 holds it
-        with pytest.raises(ValueError, match="larger than the largest float32"):
-            fitted.transform(images)
-        out = ImageFlattener().fit_transform(images)  # the fallback itself
-    assert out.dtype == xp.float32
-
-
 def test_sgd_that_stalls_far_above_the_uniform_model_is_not_converged():
     """A constant step past 2/L: the epochs' loss oscillates around 1e3
     (the model that tells no class apart has log 3 = 1.1) until the stall
