@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn_gd_logreg import _dask
 from sklearn_gd_logreg._solvers import LINE_SEARCH
 from sklearn_gd_logreg._solvers._sgd import uniform_loss
-from sklearn_gd_logreg._step_size import problem_step
+from sklearn_gd_logreg._step_size import _name, problem_step
 from sklearn_gd_logreg._xp import namespace, to_numpy
 
 SCALE_RATIO = 100.0  # column scales this far apart slow gradient descent
@@ -79,10 +79,13 @@ def diagnose(estimator, step: float, problem, result) -> list[str]:
     curve = result.loss_curve
     tail = max(1, int(TAIL * len(curve)))
     recent = curve[-tail - 1 :]
-    # rises above the rounding of the data's dtype (float32's: ~1e-7 of it)
-    eps = np.finfo(str(result.w.dtype).rsplit(".", 1)[-1]).eps
-    rises = sum(b > a + 64 * eps * abs(a) for a, b in pairwise(recent))
-    if solver == "gd" and rises:  # a step below 2 / L never raises the cost
+    # a step below 2 / L never raises gd's cost by more than its rounding
+    # (float32's: ~1e-7 of it)
+    eps = np.finfo(_name(result.w.dtype)).eps
+    rises = solver == "gd" and sum(
+        b > a + 64 * eps * abs(a) for a, b in pairwise(recent)
+    )
+    if rises:
         causes.append(
             f"The cost rose in {rises} of the last {len(recent) - 1} iterations: "
             f"the step of {step:.3g} is too long for these data"
