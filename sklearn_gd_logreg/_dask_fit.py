@@ -11,6 +11,7 @@ know the difference, except ``"sgd"``, whose mini-batches
 
 from __future__ import annotations
 
+import numbers
 import sys
 from dataclasses import dataclass
 
@@ -74,8 +75,6 @@ def aligned(v, X, name: str):
         return None
     rows = as_rows(v, name, ndim=1)
     if not isinstance(rows, da.Array):  # in memory: cut as X is
-        if name == "sample_weight" and np.ndim(rows) == 0:  # as in memory: one
-            rows = np.full(X.shape[0], rows)  # weight for every sample
         rows = np.ravel(rows)
         if len(rows) != X.shape[0]:
             raise ValueError(f"{name} has {len(rows)} samples, X has {X.shape[0]}.")
@@ -119,6 +118,8 @@ def dask_problem(
         dtype = X.dtype if X.dtype in FLOATS else np.float64
     X = X.astype(dtype).map_blocks(in_place, dtype=dtype)  # what the twin reads
     y = aligned(y, X, "y")
+    if isinstance(sample_weight, numbers.Number):  # as in memory: one for all
+        sample_weight = np.full(X.shape[0], sample_weight)
     raw_weight = aligned(sample_weight, X, "sample_weight")
     with on_workers():  # once: every pass reads these
         X, y, raw_weight = dask.persist(X, y, raw_weight)

@@ -81,7 +81,8 @@ def _chunk_method(x, *, model, method, empty):
 
 def lazy_score(estimator, X, y, sample_weight=None) -> float:
     """The (weighted) accuracy on Dask data, computed on the workers: only
-    two sums come back."""
+    two sums come back (for a DataFrame's partitions with labels in memory,
+    the predictions, as many as the labels)."""
     import dask
     from sklearn.utils._param_validation import InvalidParameterError
 
