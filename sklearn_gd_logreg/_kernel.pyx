@@ -122,7 +122,7 @@ cdef inline bint _sparse_row(
         return False
     for p in range(start, stop):
         j, v = indices[p], data[p]
-        if not 0 <= j < n:
+        if <size_t> j >= <size_t> n:  # j < 0 or j >= n, in one comparison
             return False
         if K == 1:  # the common case, without the loop over classes
             if G == NULL:
@@ -159,13 +159,21 @@ cdef double _sparse_rows(
         for r in range(rows):
             for k in range(K):
                 z[k * TWIN_CHUNK + r] = b[k]
-            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, NULL, z + r):
+            if not (  # K = 1: a literal, folded into the loop by the compiler
+                _sparse_row(data, indices, indptr, i + r, nnz, n, 1, W, NULL, z + r)
+                if K == 1
+                else _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, NULL, z + r)
+            ):
                 bad[0] = 1
         if bad[0]:
             break
         loss += _loss(z, rows, K, Y, m, sw, i, dbt)
         for r in range(rows):
-            if not _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G, z + r):
+            if not (
+                _sparse_row(data, indices, indptr, i + r, nnz, n, 1, W, G, z + r)
+                if K == 1
+                else _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G, z + r)
+            ):
                 bad[0] = 1
         i += rows
     for k in range(K):
