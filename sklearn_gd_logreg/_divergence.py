@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sklearn_gd_logreg._xp import namespace
 
 GROWTH_DIGITS = 10  # a decaying step may grow the weights at most 1e10 times
@@ -22,9 +24,16 @@ def check_finite(
     parameters, is finite everywhere. ``start``: ``value`` is the cost where
     the descent starts, before any step, so the step is not at fault: a
     ``ValueError`` names the inputs instead."""
-    xp = namespace(value)
-    if bool(xp.all(xp.isfinite(xp.asarray(value)))):  # on value's device
-        return
+    if type(value) is float:  # the common case, each iteration: no wrappers
+        if math.isfinite(value):
+            return
+    elif type(value) is np.ndarray:
+        if np.isfinite(value).all():
+            return
+    else:
+        xp = namespace(value)
+        if bool(xp.all(xp.isfinite(xp.asarray(value)))):  # on value's device
+            return
     if start:
         raise ValueError(
             "The cost at the starting w and b is not finite, before any step: "

@@ -55,7 +55,7 @@ class Penalty(NamedTuple):
         without L1)."""
         if not self.l1:
             return w
-        xp = namespace(w)
+        xp = np if type(w) is np.ndarray else namespace(w)  # NumPy: no wrappers
         shrunk = xp.abs(w) - step * self.l1
         return xp.sign(w) * xp.where(shrunk > 0, shrunk, 0.0)
 
