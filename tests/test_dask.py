@@ -299,7 +299,7 @@ def test_dataframe_and_string_labels(threads, cancer):
     labels = np.array(["benign", "malignant"], dtype=object)[y]
     df = dd.from_pandas(pd.DataFrame(X, columns=names), npartitions=4)
     series = dd.from_pandas(pd.Series(labels), npartitions=4)
-    params = dict(max_iter=10, tol=0.0, solver="nesterov")
+    params = dict(max_iter=4, tol=0.0, solver="nesterov")
     reference = GDLogisticRegression(**params).fit(
         pd.DataFrame(X, columns=names), labels
     )
@@ -422,8 +422,8 @@ def test_early_stopping_holds_out_each_chunk(threads, cancer):
     held-out loss, keeping that iterate; the same random_state, the same
     split."""
     X, y = cancer
-    params = dict(
-        solver="nesterov",
+    params = dict(  # "bb": one gradient an iteration, 10 iterations
+        solver="bb",
         early_stopping=True,
         n_iter_no_change=2,
         alpha=0.05,
@@ -649,7 +649,7 @@ def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
     X, y = iris
     frame = pd.DataFrame(X, columns=list("abcd"))
     parts = dd.from_pandas(frame, npartitions=3)
-    model = fit_quietly(GDLogisticRegression(max_iter=50), parts, y)
+    model = fit_quietly(GDLogisticRegression(max_iter=5), parts, y)
     expected = model.score(frame, y)
     assert model.score(parts, y) == expected
     assert model.score(parts, y, sample_weight=np.ones(len(y))) == expected
