@@ -21,6 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
 from sklearn_gd_logreg._dask import Columns, Labels, in_place, on_workers
+from sklearn_gd_logreg._dask_holdout import holdout
 from sklearn_gd_logreg._inputs import FLOATS, check_classes, check_structure, one_hot
 from sklearn_gd_logreg._problem import NO_PENALTY, Problem
 
@@ -243,22 +244,6 @@ def _weight_factors(estimator, classes, sums, top):
     return first * weights * np.ldexp(1.0, -np.frexp(largest)[1])
 
 
-def _chunk_holdout(y_index, *, seeds, fraction, block_id=None):
-    """On a worker: which of a chunk's samples are held out, a random
-    ``fraction`` (rounded up) of each class's."""
-    rng = np.random.default_rng(seeds[block_id[0]])
-    held = np.zeros(len(y_index), dtype=bool)
-    for k in np.unique(y_index):
-        members = np.flatnonzero(y_index == k)
-        held[rng.choice(members, int(np.ceil(fraction * len(members))), False)] = True
-    return held
-
-
-def _chunk_rows(a, held, *, keep):
-    """On a worker: the rows of a chunk held out (``keep``) or the others."""
-    return a[held if keep else ~held]
-
-
 def _chunk_index(y, *, classes):
     """On a worker: each sample's place in ``classes``."""
     return np.searchsorted(classes, y)
@@ -314,47 +299,21 @@ class DaskProblem(Problem):
 
     def split(self, estimator, random_state) -> tuple[DaskProblem, DaskProblem]:
         """``early_stopping``: the training problem and the validation set
-        (unpenalised), each persisted on the workers. In each chunk,
-        ``validation_fraction`` of each class's samples (rounded up) are held
-        out at random (seeds drawn from ``random_state``): stratified by
-        chunk, not the in-memory split."""
+        (unpenalised), each persisted on the workers: as many samples of
+        each class held out as in memory, drawn on the workers
+        (:func:`~sklearn_gd_logreg._dask_holdout.holdout`), not the
+        in-memory split."""
         import dask
-        import dask.array as da
 
-        X, Y, s = self.X.rows, self.Y.rows, self.sample_weight.rows
-        seeds = random_state.randint(np.iinfo(np.int32).max, size=X.numblocks[0])
-        fraction = estimator.validation_fraction
-        held = Y.map_blocks(_chunk_holdout, seeds=seeds, fraction=fraction, dtype=bool)
-        with on_workers():
-            (held,) = dask.persist(held)
-            n_held = dask.compute(
-                *map(dask.delayed(np.count_nonzero), held.to_delayed())
-            )
-        parts = []
-        for keep, sizes in (
-            (
-                False,
-                tuple(int(c - h) for c, h in zip(X.chunks[0], n_held, strict=True)),
-            ),
-            (True, tuple(int(h) for h in n_held)),
-        ):
-            parts.append(
-                [
-                    da.blockwise(
-                        _chunk_rows,
-                        index,
-                        a,
-                        index,
-                        held,
-                        "i",
-                        keep=keep,
-                        adjust_chunks={"i": sizes},
-                        dtype=a.dtype,
-                        meta=a._meta,
-                    )
-                    for a, index in ((X, "ij"), (Y, "i"), (s, "i"))
-                ]
-            )
+        n_classes = 2 if self.Y.shape[0] == 1 else self.Y.shape[0]
+        parts = holdout(
+            self.X.rows,
+            self.Y.rows,
+            self.sample_weight.rows,
+            n_classes,
+            estimator.validation_fraction,
+            random_state,
+        )
         with on_workers():
             (train, val) = dask.persist(*parts)
         problems = []

@@ -438,6 +438,37 @@ def test_early_stopping_holds_out_each_chunk(threads, cancer):
     assert model.score(X, y) > 0.97
 
 
+@pytest.mark.parametrize("where", ["synchronous", "cluster"])
+def test_early_stopping_holds_out_as_many_samples_as_in_memory(where, iris, request):
+    """Chunks of 4 rows: each class's share was rounded up in each chunk,
+    holding out 39 of iris's 150 samples for validation_fraction=0.1; now the in-memory
+    counts (15 samples, 5 of each class), spread over the chunks, and the
+    chunks left empty dropped (an empty chunk broke the sums on the
+    synchronous scheduler)."""
+    import dask
+
+    from sklearn_gd_logreg._inputs import validation_split
+
+    X, y = iris
+    Xd, yd = chunked(X, y, chunks=4)
+    estimator = GDLogisticRegression(solver="bb", early_stopping=True, random_state=0)
+    _, val_rows = validation_split(y, 0.1, np.random.RandomState(0))
+    if where == "cluster":  # the sums one task per worker
+        context = request.getfixturevalue("threads_client").as_current()
+    else:  # the sums as a graph
+        context = dask.config.set(scheduler="synchronous")
+    with context:
+        _, _, problem = first_fit_problem(Xd, yd, estimator)
+        train, val = problem.split(estimator, np.random.RandomState(0))
+        held, kept = val.Y.rows.compute(), train.Y.rows.compute()
+        assert len(held) == len(val_rows) == 15
+        assert_array_equal(np.bincount(held), np.bincount(y[val_rows]))
+        assert len(kept) == 135 and 0 not in val.Y.rows.chunks[0]
+        model = estimator.fit(Xd, yd)
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.score(X, y) > 0.95
+
+
 def test_image_flattener_transform_is_lazy(threads, digits):
     images, _ = digits
     flattener = ImageFlattener(scale=16.0).fit(images)
