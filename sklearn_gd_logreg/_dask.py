@@ -26,6 +26,7 @@ __all__ = ["Columns", "Labels", "holds", "power_products", "sums"]
 
 SPLIT_EVERY = 8  # partial sums added per task of the reduction tree
 ORDERED = 1 << 17  # values per evaluation up to which rows are added in order
+FETCH_BYTES = 1 << 26  # the "auto" step's subsample read on the client up to this
 # distributed's errors for results lost with a worker (matched by name: this
 # module does not import distributed)
 _LOST = {"CancelledError", "FutureCancelledError", "KilledWorker"}
@@ -118,6 +119,19 @@ class Labels(Columns):
 def holds(X) -> bool:
     """Whether ``X`` lies in chunks on Dask workers."""
     return isinstance(X, Columns)
+
+
+def fetch_small(X, sample_weight):
+    """``X`` and its ``sample_weight`` on the client, in the core's layout,
+    in one round trip, when they are :class:`Columns` of at most
+    ``FETCH_BYTES`` (``X`` counted as dense); else themselves."""
+    if not holds(X) or X.rows.nbytes > FETCH_BYTES:
+        return X, sample_weight
+    import dask
+
+    with on_workers():
+        rows, weights = dask.compute(X.rows, sample_weight.rows)
+    return rows.T, weights
 
 
 def sums(w, b, X: Columns, Y: Labels, sample_weight: Columns | None):

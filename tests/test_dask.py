@@ -469,6 +469,39 @@ def test_early_stopping_holds_out_as_many_samples_as_in_memory(where, iris, requ
     assert model.score(X, y) > 0.95
 
 
+@pytest.mark.parametrize("where", ["synchronous", "cluster"])
+def test_the_auto_step_read_on_the_client_or_on_the_workers(
+    where, cancer, monkeypatch, request
+):
+    """The "auto" step's subsample, up to FETCH_BYTES, comes to the client
+    in one round trip and is read there as in memory (its 10 power
+    iterations were 20 round trips); a larger one is read on the workers.
+    Both give the in-memory step."""
+    import dask
+
+    from sklearn_gd_logreg import _dask
+
+    X, y = cancer
+    reference = fit_quietly(GDLogisticRegression(max_iter=1), X, y).learning_rate_
+    calls = []
+    products = _dask.power_products
+    monkeypatch.setattr(
+        _dask, "power_products", lambda *args: calls.append(1) or products(*args)
+    )
+    if where == "cluster":  # one task per worker
+        context = request.getfixturevalue("threads_client").as_current()
+    else:  # a graph
+        context = dask.config.set(scheduler="synchronous")
+    with context:
+        fetched = fit_quietly(GDLogisticRegression(max_iter=1), *chunked(X, y))
+        assert not calls
+        monkeypatch.setattr(_dask, "FETCH_BYTES", 0)
+        on_workers = fit_quietly(GDLogisticRegression(max_iter=1), *chunked(X, y))
+        assert len(calls) == 10
+    assert fetched.learning_rate_ == pytest.approx(reference, rel=1e-12)
+    assert on_workers.learning_rate_ == pytest.approx(reference, rel=1e-10)
+
+
 def test_image_flattener_transform_is_lazy(threads, digits):
     images, _ = digits
     flattener = ImageFlattener(scale=16.0).fit(images)
