@@ -119,8 +119,11 @@ def sums(w, b, X, Y, sample_weight=None):
     :func:`sklearn_gd_logreg.core.sums` returns them, ``XdZ`` in ``X``'s dtype."""
     check_shapes(w, b, X, Y, sample_weight)  # before the kernel reads them
     (n_x, m), K, dtype = X.shape, w.shape[1], X.dtype
-    bias = np.empty(K)
-    bias[:] = np.asarray(b, dtype=np.float64).reshape(-1)  # a float b: each k
+    if type(b) is float:  # each k
+        bias = np.array([b] * K)
+    else:
+        bias = np.empty(K)
+        bias[:] = np.asarray(b, dtype=np.float64).reshape(-1)  # a 0-d b: each k
     Y = _ready(Y, dtype)
     if sample_weight is not None:
         sample_weight = _ready(sample_weight, dtype)

@@ -149,16 +149,31 @@ def total(xp, a, like):
     return float(s) if is_numpy(xp) else xp.astype(s, real_dtype(xp, like))
 
 
+# Entries from which a NumPy dot product goes around BLAS: OpenBLAS starts
+# its threads for one of 10 000 entries, and they then spin against the
+# twin's (300 iterations of "nesterov" on the 209 x 12 288 images: 4.4 s with
+# np.vdot, 0.3 s without). Below, BLAS's one-thread dot costs 0.4 us, a
+# third of einsum's.
+BLAS_DOT = 8192
+
+
+def flat_dot(a, b) -> float:
+    """The inner product of two NumPy arrays of the same size, flattened,
+    without a temporary and without BLAS's threads."""
+    a, b = np.ravel(a), np.ravel(b)
+    if a.size < BLAS_DOT:
+        return float(np.dot(a, b))
+    return float(np.einsum("i,i->", a, b))
+
+
 def sum_of_squares(w, *, to_float: bool = True) -> float:
-    """``||w||^2``, in ``w``'s library; for NumPy without BLAS, whose threads
-    a dot product of 10 000 entries would start (and without a temporary).
+    """``||w||^2``, in ``w``'s library; for NumPy by :func:`flat_dot`.
     ``to_float=False`` leaves another library's a 0-d array on its device."""
     if type(w) is np.ndarray:
-        v = w.ravel()
-        return float(np.einsum("i,i->", v, v))
+        return flat_dot(w, w)
     xp = namespace(w)
     if is_numpy(xp):
-        return float(np.einsum("i,i->", np.ravel(w), np.ravel(w)))
+        return flat_dot(w, w)
     total = xp.sum(w * w)
     return float(total) if to_float else total
 

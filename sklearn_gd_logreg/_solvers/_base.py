@@ -15,7 +15,7 @@ from sklearn_gd_logreg._divergence import diverged
 from sklearn_gd_logreg._sgd_epochs import (
     Iterate,
 )
-from sklearn_gd_logreg._xp import device, is_numpy, namespace, to_numpy
+from sklearn_gd_logreg._xp import device, flat_dot, is_numpy, namespace, to_numpy
 
 SETTLE_EVERY = 10  # on another library's arrays: iterations (rounds) per read-back
 GROWTH = 1.25  # "nesterov": each iteration first tries 1.25 x the last step
@@ -81,20 +81,18 @@ class Stall:
 
 
 def dot(a, b) -> float:
-    """The inner product of two parameter arrays (or floats), without BLAS
-    and without a temporary: OpenBLAS threads even a vector's dot product
-    from 10 000 entries on, and its threads then spin against the twin's
-    (measured: 300 iterations of "nesterov" on the 209 x 12 288 images took
-    4.4 s with np.vdot, 0.3 s without). Another library's arrays are
+    """The inner product of two parameter arrays (or floats): for NumPy's,
+    :func:`~sklearn_gd_logreg._xp.flat_dot` (without BLAS's threads, whose spin
+    would take the cores from the twin's). Another library's arrays are
     multiplied on their device, and the float read back."""
     if type(a) is np.ndarray and type(b) is np.ndarray:  # fast, the common case
-        return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+        return flat_dot(a, b)
     if isinstance(a, float) and isinstance(b, float):  # NumPy's intercepts, K = 1
         return float(a * b)
     xp = namespace(a, b)
     if not is_numpy(xp):
         return float(xp.sum(a * b))
-    return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
+    return flat_dot(a, b)
 
 
 def dots(*pairs) -> list[float]:
