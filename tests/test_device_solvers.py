@@ -110,7 +110,7 @@ def test_the_same_iterates_as_the_host_loop(lib, solver, penalty, data, request)
     math.sqrt in the last bit."""
     X, y = request.getfixturevalue(data)
     xp, dev = lib
-    params = dict(solver=solver, penalty=penalty, alpha=0.01, max_iter=60, tol=0.0)
+    params = dict(solver=solver, penalty=penalty, alpha=0.01, max_iter=30, tol=0.0)
     host = _fit_on(xp, dev, X, y, host_loop=True, **params)
     device = _fit_on(xp, dev, X, y, **params)
     assert device.n_iter_ == host.n_iter_
@@ -122,7 +122,7 @@ def test_the_same_iterates_as_the_host_loop(lib, solver, penalty, data, request)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("tol", [3e-2, 1e-5])
+@pytest.mark.parametrize("tol", [3e-2, 1e-3])  # met at 10 and at 36-38 iterations
 def test_stops_where_the_host_loop_meets_tol(lib, solver, tol, iris):
     """tol met between two read-backs: the fit ends at the iterate where
     the host loop's does (and NumPy's, after as many steps), not at the
