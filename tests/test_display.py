@@ -57,6 +57,7 @@ def labels_of(display):
 # --- CostCurveDisplay ------------------------------------------------------
 
 
+@pytest.mark.slow  # a fresh interpreter: 1.1 s, most of it importing scikit-learn
 def test_importing_the_package_does_not_import_matplotlib():
     code = "import sys, sklearn_gd_logreg; print('matplotlib' in sys.modules)"
     out = subprocess.run(

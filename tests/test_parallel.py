@@ -51,7 +51,9 @@ def sequential(digits):
         return search(n_jobs=1).fit(*digits)
 
 
-@pytest.mark.parametrize("backend", ["loky", "threading"])
+@pytest.mark.parametrize(  # loky starts worker processes: 1.2 s
+    "backend", [pytest.param("loky", marks=pytest.mark.slow), "threading"]
+)
 def test_grid_search_in_parallel_equals_sequential(digits, sequential, backend):
     with parallel_config(backend=backend), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
