@@ -159,21 +159,17 @@ cdef double _sparse_rows(
         for r in range(rows):
             for k in range(K):
                 z[k * TWIN_CHUNK + r] = b[k]
-            if not (  # K = 1: a literal, folded into the loop by the compiler
-                _sparse_row(data, indices, indptr, i + r, nnz, n, 1, W, NULL, z + r)
-                if K == 1
-                else _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, NULL, z + r)
-            ):
+            if not (_sparse_row(data, indices, indptr, i + r, nnz, n, 1, W, NULL, z + r)
+                    if K == 1  # a literal, folded into the loop by the compiler
+                    else _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, NULL, z + r)):
                 bad[0] = 1
         if bad[0]:
             break
         loss += _loss(z, rows, K, Y, m, sw, i, dbt)
         for r in range(rows):
-            if not (
-                _sparse_row(data, indices, indptr, i + r, nnz, n, 1, W, G, z + r)
-                if K == 1
-                else _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G, z + r)
-            ):
+            if not (_sparse_row(data, indices, indptr, i + r, nnz, n, 1, W, G, z + r)
+                    if K == 1
+                    else _sparse_row(data, indices, indptr, i + r, nnz, n, K, W, G, z + r)):
                 bad[0] = 1
         i += rows
     for k in range(K):
