@@ -10,7 +10,8 @@ task per worker that adds the sums of the chunks it holds (submitted
 directly, with no graph to build per evaluation: 57 ms to 15 ms per
 iteration on 16 small chunks and 2 workers); under another scheduler, as
 a Dask array graph added in a tree. Only ``w``, ``b`` and the ``K x n_x``
-sums travel, the client never holds a sample.
+sums travel; the client holds samples only to estimate the ``"auto"`` step
+on a subsample of at most ``FETCH_BYTES`` (:func:`fetch_small`).
 
 Dask is imported only when such data exist; this module imports neither Dask
 nor scikit-learn at import time (the core imports it).

@@ -299,8 +299,9 @@ class DaskProblem(Problem):
 
     def split(self, estimator, random_state) -> tuple[DaskProblem, DaskProblem]:
         """``early_stopping``: the training problem and the validation set
-        (unpenalised), each persisted on the workers: as many samples of
-        each class held out as in memory, drawn on the workers
+        (unpenalised), each persisted on the workers: as many samples held
+        out as in memory, by class and by chunk in proportion to the counts,
+        drawn on the workers
         (:func:`~sklearn_gd_logreg._dask_holdout.holdout`), not the
         in-memory split."""
         import dask

@@ -1,9 +1,10 @@
 """``early_stopping`` on Dask: which rows are held out, chosen on the workers.
 
-As many samples of each class are held out as the in-memory split holds out
-(``max(ceil(validation_fraction * n), n_classes)`` in all, shared among the
-classes in proportion to their counts), and each class's share is spread
-over the chunks in proportion to the chunk's count of that class: a table of
+As many samples are held out as the in-memory split holds out
+(``max(ceil(validation_fraction * n), n_classes)``, or the same error), shared
+among the classes in proportion to their counts (where shares tie, a class
+may get one sample more or less than in memory), and each class's share is
+spread over the chunks in proportion to the chunk's count of it: a table of
 ``n_chunks x n_classes`` counts comes to the client, never a label. Each
 chunk then draws its rows at random on its worker. Chunks left with no row
 are dropped from the set, so that no sum meets an empty chunk.
@@ -11,11 +12,10 @@ are dropped from the set, so that no sum meets an empty chunk.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from sklearn_gd_logreg._dask import on_workers
+from sklearn_gd_logreg._inputs import validation_size
 
 
 def spread(total: int, weights, rng) -> np.ndarray:
@@ -33,11 +33,13 @@ def spread(total: int, weights, rng) -> np.ndarray:
     >>> sorted(spread(5, [50, 50, 50], np.random.default_rng(0)).tolist())  # a tie
     [1, 2, 2]
     """
-    weights = np.asarray(weights, dtype=np.int64)
-    denominator = int(weights.sum())
+    weights = [int(w) for w in weights]  # Python's integers: no overflow
+    denominator = sum(weights)
     if denominator == 0:
         return np.zeros(len(weights), dtype=np.int64)
-    counts, rests = np.divmod(total * weights, denominator)
+    pairs = [divmod(total * w, denominator) for w in weights]
+    counts = np.array([q for q, _ in pairs], dtype=np.int64)
+    rests = np.array([r for _, r in pairs], dtype=np.int64)  # r < n
     order = np.lexsort((rng.random(len(weights)), -rests))  # largest rest first
     counts[order[: total - int(counts.sum())]] += 1
     return counts
@@ -47,7 +49,7 @@ def quotas(counts: np.ndarray, fraction: float, rng) -> np.ndarray:
     """How many samples of each class (columns) to hold out in each chunk
     (rows), for the chunks' class ``counts``."""
     n, n_classes = int(counts.sum()), counts.shape[1]
-    n_val = min(max(math.ceil(fraction * n), n_classes), n)
+    n_val = validation_size(n, n_classes, fraction)
     per_class = spread(n_val, counts.sum(axis=0), rng)
     return np.column_stack(
         [spread(int(per_class[k]), counts[:, k], rng) for k in range(n_classes)]

@@ -185,17 +185,24 @@ def early_stopping_split(problem, y_index, estimator, random_state):
     return training, validation
 
 
-def validation_split(y_index, fraction, random_state):
-    """Indices of a train and a validation set, stratified when possible."""
-    n_classes = int(y_index.max()) + 1
-    n_val = max(int(np.ceil(fraction * len(y_index))), n_classes)
-    if len(y_index) - n_val < n_classes:
+def validation_size(n: int, n_classes: int, fraction: float) -> int:
+    """How many of ``n`` samples ``early_stopping`` holds out: a ``fraction``,
+    rounded up, and at least one per class, leaving one per class to train
+    on (else a ``ValueError``)."""
+    n_val = max(math.ceil(fraction * n), n_classes)
+    if n - n_val < n_classes:
         raise ValueError(
-            f"early_stopping=True needs more samples: {len(y_index)} samples "
-            f"cannot be split into a training and a validation set "
+            f"early_stopping=True needs more samples: {n} samples cannot be "
+            "split into a training and a validation set "
             f"(validation_fraction={fraction}) that both hold {n_classes} "
             "samples; set early_stopping=False."
         )
+    return n_val
+
+
+def validation_split(y_index, fraction, random_state):
+    """Indices of a train and a validation set, stratified when possible."""
+    n_val = validation_size(len(y_index), int(y_index.max()) + 1, fraction)
     indices = np.arange(len(y_index))
     try:
         return train_test_split(

@@ -149,21 +149,14 @@ def total(xp, a, like):
     return float(s) if is_numpy(xp) else xp.astype(s, real_dtype(xp, like))
 
 
-# Entries from which a NumPy dot product goes around BLAS: OpenBLAS starts
-# its threads for one of 10 000 entries, and they then spin against the
-# twin's (300 iterations of "nesterov" on the 209 x 12 288 images: 4.4 s with
-# np.vdot, 0.3 s without). Below, BLAS's one-thread dot costs 0.4 us, a
-# third of einsum's.
-BLAS_DOT = 8192
-
-
 def flat_dot(a, b) -> float:
-    """The inner product of two NumPy arrays of the same size, flattened,
-    without a temporary and without BLAS's threads."""
-    a, b = np.ravel(a), np.ravel(b)
-    if a.size < BLAS_DOT:
-        return float(np.dot(a, b))
-    return float(np.einsum("i,i->", a, b))
+    """The inner product of two NumPy arrays of the same size, flattened, by
+    ``einsum``: without a temporary; without BLAS, whose threads (OpenBLAS
+    starts them from 10 000 entries) then spin against the twin's (300
+    iterations of "nesterov" on the 209 x 12 288 images: 4.4 s with np.vdot,
+    0.3 s without); and, unlike ``np.dot``, without a RuntimeWarning where it
+    overflows to inf (as the objective it is part of then does)."""
+    return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
 
 
 def sum_of_squares(w, *, to_float: bool = True) -> float:

@@ -206,6 +206,15 @@ def test_sample_weight_two_equals_a_repeated_column(random_problem):
     assert_allclose(grads["db"], grads2["db"], rtol=1e-12)
 
 
+def test_a_penalty_that_overflows_is_inf_without_a_warning():
+    """||w||^2 past the largest float: the cost is inf, silently, as every
+    overflow in propagate (a dot product by np.dot warned; RuntimeWarnings
+    are errors in this suite)."""
+    X, Y = np.full((3, 4), 1e-200), np.array([[1.0, 0.0, 1.0, 0.0]])
+    _, cost = core.propagate(np.full((3, 1), 1e160), 0.0, X, Y, alpha=1.0)
+    assert cost == np.inf
+
+
 def test_l2_penalty_touches_w_not_b(random_problem):
     X, Y = random_problem
     w = np.full((X.shape[0], 1), 0.5)

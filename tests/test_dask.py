@@ -416,8 +416,8 @@ def test_sgd_average_of_streamed_batches(threads, iris):
     assert abs(online.score(X, y) - in_memory.score(X, y)) < 0.05
 
 
-def test_early_stopping_holds_out_each_chunk(threads, cancer):
-    """A stratified share of each chunk is held out on the workers; the fit
+def test_early_stopping_stops_as_in_memory(threads, cancer):
+    """Rows held out on the workers (see the next test); the fit
     stops as in memory, ``n_iter_no_change`` iterations after the best
     held-out loss, keeping that iterate; the same random_state, the same
     split."""
@@ -466,8 +466,34 @@ def test_early_stopping_holds_out_as_many_samples_as_in_memory(where, iris, requ
         assert len(kept) == 135 and 0 not in val.Y.rows.chunks[0]
         # a fit sums over those chunks (a few iterations show it)
         model = fit_quietly(estimator.set_params(max_iter=3), Xd, yd)
+        # A last chunk of one sample, held out (its class's largest share):
+        # the training set drops the chunk left empty.
+        Xd, yd = chunked(X, y, chunks=149)
+        estimator.set_params(validation_fraction=0.9)
+        _, _, problem = first_fit_problem(Xd, yd, estimator)
+        train, val = problem.split(estimator, np.random.RandomState(0))
+        assert train.Y.rows.chunks[0] == (15,) and val.Y.rows.chunks[0] == (134, 1)
+        fit_quietly(estimator, Xd, yd)
+        # Fewer than one sample per class left to train on: refused as in memory.
+        estimator.set_params(validation_fraction=0.99)
+        for data in ((X, y), (Xd, yd)):
+            with pytest.raises(ValueError, match="early_stopping=True needs more"):
+                clone(estimator).fit(*data)
     assert len(model.validation_scores_) == model.n_iter_ == 3
     assert np.isfinite(model.validation_scores_).all()
+
+
+def test_hold_out_counts_are_exact_integers():
+    """Largest remainders, in Python's integers: 5e9 * 5e9 wrapped in int64."""
+    from sklearn_gd_logreg._dask_holdout import quotas, spread
+
+    rng = np.random.default_rng(0)
+    assert spread(5_000_000_000, [5 * 10**9] * 2, rng).tolist() == [2_500_000_000] * 2
+    assert spread(7, [0, 0], rng).tolist() == [0, 0]
+    counts = np.array([[3, 0, 1], [2, 5, 0], [0, 4, 35]])  # chunks x classes
+    held = quotas(counts, 0.2, rng)
+    assert held.sum() == 10 and (held <= counts).all()
+    assert held.sum(axis=0).tolist() == [1, 2, 7]  # 5, 9 and 36 samples
 
 
 @pytest.mark.parametrize("where", ["synchronous", "cluster"])
