@@ -140,7 +140,12 @@ def start(estimator, X, n_classes, first, sgd=False):
             b = b if n_outputs == 1 else xp.asarray(b, dtype=X.dtype, device=dev)
             return w, b, None
         return w.astype(X.dtype), (b if n_outputs == 1 else b.astype(X.dtype)), None
-    w, b = _core_layout(estimator.coef_, estimator.intercept_, X)
+
+    def layout(coef, intercept):  # without an intercept, b starts (and stays) 0
+        w, b = _core_layout(coef, intercept, X)
+        return w, (b if estimator.fit_intercept else b - b)  # zeros, b's kind
+
+    w, b = layout(estimator.coef_, estimator.intercept_)
     averaged = None
     average = int(estimator.average)
     carry = average and getattr(estimator, "_samples_seen", 0.0) >= average
@@ -151,7 +156,7 @@ def start(estimator, X, n_classes, first, sgd=False):
             w,
             b,
         )
-        w, b = _core_layout(*estimator._iterate, X)
+        w, b = layout(*estimator._iterate)
     elif sgd:
         averaged = Iterate(w, b, 0.0, 0, getattr(estimator, "_samples_seen", 0.0))
     return w, b, averaged

@@ -44,9 +44,10 @@ class ImageFlattener(
         ``[0, 1]``). ``None`` leaves them unscaled. Must be positive.
 
     dtype : {np.float64, np.float32, "float64", "float32"}, default=np.float64
-        Data type of the output. ``np.float32`` halves its memory; a uint8
-        input is then cast and divided in one pass into a single float32
-        array, without a float64 copy.
+        Data type of the output (also as an ``np.dtype``, e.g. ``X.dtype``).
+        ``np.float32`` halves its memory; a uint8 input is then cast and
+        divided in one pass into a single float32 array, without a float64
+        copy.
 
     Attributes
     ----------
@@ -88,6 +89,7 @@ class ImageFlattener(
         "scale": [Interval(Real, 0, None, closed="neither"), None],
         "dtype": [
             Options(type, {np.float64, np.float32}),
+            Options(np.dtype, {np.dtype(np.float64), np.dtype(np.float32)}),
             StrOptions({"float64", "float32"}),
         ],
     }

@@ -68,10 +68,15 @@ def test_uint8_to_float32(color_images):
     assert_array_equal(out, expected)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_dtype_accepts_string_names(dtype, gray_images):
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", np.dtype("float32"), np.dtype("float64")]
+)
+def test_dtype_accepts_string_names_and_dtypes(dtype, gray_images):
+    """An np.dtype (e.g. another array's X.dtype) was refused as invalid."""
     out = ImageFlattener(dtype=dtype).fit_transform(gray_images)
     assert out.dtype == np.dtype(dtype)
+    with pytest.raises(ValueError, match="dtype"):
+        ImageFlattener(dtype=np.dtype("float16")).fit(gray_images)
 
 
 def test_scale_none_keeps_values(gray_images):

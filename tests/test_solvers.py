@@ -417,6 +417,24 @@ def test_warm_start_with_other_features_is_an_error(planted):
     assert est.n_features_in_ == 8
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_continuing_without_an_intercept_starts_it_at_zero(planted, solver):
+    """warm_start or partial_fit after a fit with an intercept, then
+    fit_intercept=False: the intercept stays 0 (it kept the old one, as
+    LogisticRegression's warm start does not)."""
+    X, y = planted
+    X = X + 3.0  # an intercept that matters
+    params = dict(solver=solver, max_iter=20, random_state=0)
+    warm = fit_quietly(GDLogisticRegression(warm_start=True, **params), X, y)
+    streamed = GDLogisticRegression(**params).partial_fit(X, y, classes=[0, 1])
+    assert warm.intercept_[0] != 0 and streamed.intercept_[0] != 0
+    fit_quietly(warm.set_params(fit_intercept=False), X, y)
+    streamed.set_params(fit_intercept=False).partial_fit(X, y)
+    for est in (warm, streamed):
+        assert_array_equal(est.intercept_, [0.0])
+        assert np.signbit(est.intercept_).sum() == 0  # +0, not -0
+
+
 def test_warm_start_sgd_continues_its_schedule(planted):
     X, y = planted
     est = GDLogisticRegression(
