@@ -12,6 +12,7 @@ from helpers import run_in_forked_child
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
 
 from sklearn_gd_logreg import GDLogisticRegression, ImageFlattener, core
 from sklearn_gd_logreg._step_size import lipschitz_constant
@@ -187,6 +188,19 @@ def test_sgd_worse_than_the_uniform_model_is_not_converged(cancer):
         warnings.simplefilter("error", ConvergenceWarning)
         model = GDLogisticRegression(**params).fit(X, y)
     assert model.loss_curve_[-1] < 0.1
+
+
+def test_sgd_whose_returned_model_is_worse_than_uniform_is_not_converged():
+    """Noisy labels and a constant "auto" step: the epochs' mean batch loss
+    stalled at 0.667, under log 2, so the returned model (log-loss 1.38,
+    48 % accuracy) was not checked and was called converged."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2500, 5)) * 3
+    y = (X[:, 0] + rng.standard_normal(2500) * 5 > 0).astype(int)
+    params = dict(solver="sgd", learning_rate_schedule="constant", random_state=1)
+    with pytest.warns(ConvergenceWarning, match=r"stalled above the 0\.693"):
+        model = GDLogisticRegression(**params).fit(X, y)
+    assert model.loss_curve_[-1] < np.log(2) < log_loss(y, model.predict_proba(X))
 
 
 def test_sgd_reports_an_intercept_that_overflows_in_the_last_batch():

@@ -141,8 +141,9 @@ def sgd(
                 it.restart_average()
     stall = None if validation is None else stall
     result = finish(*it.params(), curve, converged, learning_rate, stall, stopped)
-    if converged and curve[-1] > uniform_loss(problem):  # worse than w = 0?
-        result.step_too_long = _too_long(problem, result)  # the model returned
+    if converged:  # the model returned worse than w = 0? (the epochs' mean
+        # batch loss, of moving iterates, may not be: 0.667 for a model of 1.38)
+        result.step_too_long = _too_long(problem, result)
         result.converged = not result.step_too_long
     result.epochs_seen, result.iterate = it.epochs_seen, it
     return result
