@@ -97,6 +97,11 @@ def lazy_score(estimator, X, y, sample_weight=None) -> float:
             from sklearn.metrics import accuracy_score
 
             predicted, sample_weight = dask.compute(predicted, sample_weight)
+            if sample_weight is not None:
+                weights = np.asarray(sample_weight, dtype=np.float64)
+                check_score_weights(
+                    weights.min() if weights.size else 0.0, weights.sum()
+                )
             return float(accuracy_score(y, predicted, sample_weight=sample_weight))
         y, sample_weight = _as_array(y), _as_array(sample_weight)  # partitions
         for name, v in (("y", y), ("sample_weight", sample_weight)):
@@ -111,10 +116,24 @@ def lazy_score(estimator, X, y, sample_weight=None) -> float:
     correct = predicted == y
     if sample_weight is None:
         return float(correct.mean().compute())
-    right, total = dask.compute((correct * sample_weight).sum(), sample_weight.sum())
+    right, total, lowest = dask.compute(
+        (correct * sample_weight).sum(), sample_weight.sum(), sample_weight.min()
+    )
+    check_score_weights(lowest, total)
     if not total:  # as in memory (scikit-learn's accuracy_score), not NaN
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return float(right / total)
+
+
+def check_score_weights(lowest, total) -> None:
+    """Refuse weights that are negative (their smallest, ``lowest``), NaN or
+    infinite (their sum, ``total``), naming the argument: scikit-learn's
+    accuracy_score took them (a score of 4.0 with a weight of -1.5)."""
+    if not (lowest >= 0 and np.isfinite(total)):
+        raise ValueError(
+            "sample_weight must hold finite, non-negative weights; got a "
+            f"smallest weight of {float(lowest)!r} and a sum of {float(total)!r}."
+        )
 
 
 def _as_array(v):

@@ -10,7 +10,12 @@ from scipy.special import log_expit, log_softmax
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_gd_logreg import core
-from sklearn_gd_logreg._dask_predict import is_dask, lazy, lazy_score
+from sklearn_gd_logreg._dask_predict import (
+    check_score_weights,
+    is_dask,
+    lazy,
+    lazy_score,
+)
 from sklearn_gd_logreg._inputs import FLOATS, validate
 from sklearn_gd_logreg._xp import (
     check_same_namespace,
@@ -18,6 +23,7 @@ from sklearn_gd_logreg._xp import (
     is_numpy,
     move_to,
     namespace,
+    to_numpy,
 )
 
 
@@ -195,6 +201,9 @@ class LinearPredictionMixin:
         """
         if is_dask(X):
             return lazy_score(self, X, y, sample_weight)
+        if sample_weight is not None and np.ndim(sample_weight) == 1:
+            weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
+            check_score_weights(weights.min() if weights.size else 0.0, weights.sum())
         return super().score(X, y, sample_weight=sample_weight)
 
 

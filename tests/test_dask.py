@@ -756,6 +756,12 @@ def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
     for data in (X, Xd):
         with pytest.raises(ValueError, match="'sample_weight' parameter"):
             model.score(data, y, sample_weight=2.0)
+    negative = da.from_array(np.where(np.arange(len(y)) == 7, -1.0, 1.0), chunks=50)
+    for data in (parts, da.from_array(X, chunks=(50, 4))):  # 0.99 before
+        with pytest.raises(ValueError, match="finite, non-negative weights"):
+            model.score(
+                data, y if data is parts else chunked(y, chunks=50)[0], negative
+            )
     zeros = da.zeros(len(y), chunks=50)  # NaN before, with a RuntimeWarning
     with pytest.raises(ValueError, match="at least one non-zero"):
         model.score(da.from_array(X, chunks=(50, 4)), y, sample_weight=zeros)

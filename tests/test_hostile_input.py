@@ -601,3 +601,13 @@ def test_partial_fit_names_classes_it_cannot_use(classes, message):
     with pytest.raises(ValueError, match=message):
         estimator.partial_fit(X, y if classes[1] == 1.0 else ["a"] * 4, classes)
     assert not hasattr(estimator, "classes_")
+
+
+@pytest.mark.parametrize("weight", [-1.5, np.nan, np.inf])
+def test_score_refuses_negative_or_non_finite_weights(weight):
+    """accuracy_score took them: a score of 4.0 with a weight of -1.5."""
+    X, y = np.array([[-1.0], [1.0], [2.0]]), np.array([0, 1, 1])
+    model = GDLogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="sample_weight must hold finite, non-neg"):
+        model.score(X, [0, 1, 0], sample_weight=[1.0, 1.0, weight])
+    assert model.score(X, [0, 1, 0], sample_weight=[1.0, 2.0, 3.0]) == 0.5
