@@ -238,3 +238,14 @@ def test_uint8_to_float32_makes_no_float64_copy(rng):
     # A float64 intermediate would alone take 2 x out.nbytes.
     assert out.dtype == np.float32
     assert peak < 1.5 * out.nbytes
+
+
+def test_inverse_transform_overflow_names_the_scale(gray_images):
+    """float32 rows of 1e30 times a scale of 1e10: all inf, with only
+    NumPy's RuntimeWarning (transform says so in its own words)."""
+    flattener = ImageFlattener(scale=1e10, dtype=np.float32).fit(gray_images)
+    rows = np.full((1, flattener.n_features_in_), 1e30, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"scale=10000000000.0\): X \* scale overf"):
+        flattener.inverse_transform(rows)
+    images = flattener.inverse_transform(rows.astype(np.float64))  # fits there
+    assert np.isfinite(images).all()
