@@ -314,8 +314,8 @@ class GDLogisticRegression(
         For data that arrive in chunks or do not fit in memory. The step
         follows ``learning_rate_schedule`` across calls (``t_`` counts the
         epochs seen); ``"auto"`` is ``1 / L`` for the mean of the chunks'
-        ``L`` so far (each estimated as for ``fit``), weighted by their sums
-        of sample weights, so that no one chunk sets it.
+        ``L`` so far (each estimated as for ``fit``), weighted by their
+        numbers of rows, so that no one chunk sets it.
 
         Parameters
         ----------
@@ -328,7 +328,10 @@ class GDLogisticRegression(
             Every label of the whole stream. Required on the first call; on
             later calls it must equal ``classes_`` if given.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight per sample.
+            Non-negative weight per sample (times ``class_weight``), relative
+            to the mean weight of every sample seen so far: a chunk whose
+            weights are small next to the earlier chunks' makes small steps.
+            Scaling every call's weights by one constant changes nothing.
 
         Returns
         -------

@@ -143,7 +143,7 @@ def dask_problem(
     sums_all[index] = sums
     top_all = np.zeros(len(classes))
     top_all[index] = top
-    factors = _weight_factors(estimator, classes, sums_all, top_all)
+    factors, exponent = _weight_factors(estimator, classes, sums_all, top_all)
     y_index = y.map_blocks(_chunk_index, classes=classes, dtype=np.intp)
     s = y_index.map_blocks(
         _chunk_weight,
@@ -161,6 +161,7 @@ def dask_problem(
         Columns(s),
         penalty,
         estimator.fit_intercept,
+        exponent,
     )
     return X, classes, problem
 
@@ -214,7 +215,8 @@ def _weight_factors(estimator, classes, sums, top):
     """Per class, the factor its samples' raw weights are multiplied by: the
     in-memory ``fit_sample_weight`` (powers of two that bring the largest
     weight into ``[0.5, 1)``, times ``class_weight``), from the sums (times
-    a power of two) and the largest of the classes' weights."""
+    a power of two) and the largest of the classes' weights; and, as
+    ``fit_sample_weight``'s, the exponent of those powers of two."""
     from sklearn.utils.class_weight import compute_class_weight
 
     from sklearn_gd_logreg._inputs import _check_class_weight, _to_unit, balanced
@@ -224,15 +226,17 @@ def _weight_factors(estimator, classes, sums, top):
             "sample_weight is zero for every sample; at least one sample needs "
             "a positive weight."
         )
-    first = np.ldexp(1.0, -np.frexp(top.max())[1])
+    exponent = int(np.frexp(top.max())[1])
+    first = np.ldexp(1.0, -exponent)
     if estimator.class_weight is None:
-        return np.full(len(classes), first)
+        return np.full(len(classes), first), exponent
     if estimator.class_weight == "balanced":
         weights = balanced(sums)
     else:
         weights = compute_class_weight(
             _check_class_weight(estimator.class_weight), classes=classes, y=classes
         )
+    exponent += int(np.frexp(weights.max())[1])
     weights = _to_unit(weights)
     largest = float((np.ldexp(top, -np.frexp(top.max())[1]) * weights).max())
     if largest == 0.0:
@@ -241,7 +245,8 @@ def _weight_factors(estimator, classes, sums, top):
             "with zero weight (sample_weight times class_weight); at least "
             "one sample needs a positive weight."
         )
-    return first * weights * np.ldexp(1.0, -np.frexp(largest)[1])
+    exponent += int(np.frexp(largest)[1])
+    return first * weights * np.ldexp(1.0, -np.frexp(largest)[1]), exponent
 
 
 def _chunk_index(y, *, classes):

@@ -18,6 +18,7 @@ from sklearn_gd_logreg._fitting import (
     step_size,
     step_weight,
     warn_not_converged,
+    weight_scale,
 )
 from sklearn_gd_logreg._inputs import (
     FLOATS,
@@ -71,7 +72,7 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
         labels = to_numpy(y)  # on the host, once
         check_classification_targets(labels)
         classes, y_index = check_classes(estimator, labels, classes, first, incremental)
-        sample_weight = fit_sample_weight(
+        sample_weight, exponent = fit_sample_weight(
             estimator, X, labels, y_index, classes, sample_weight
         )
         if other:  # the labels' indices and the weights, to X's device once
@@ -83,11 +84,13 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
             sample_weight,
             penalty,
             estimator.fit_intercept,
+            exponent,
         )
     hooks.begin_fit(estimator, X, y, classes, sample_weight)
     solver = "sgd" if incremental else estimator.solver
     w, b, averaged = start(estimator, X, len(classes), first, sgd=solver == "sgd")
     learning_rate = step_size(estimator, problem, first, incremental)
+    mean_weight = weight_scale(estimator, problem, first, incremental)
     weight_seen = step_weight(estimator, problem, first, incremental)
     random_state = shuffler(estimator, first, incremental)
     options = {
@@ -114,6 +117,7 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
             epochs_seen=0.0 if first else estimator.t_,
             average=int(estimator.average),
             averaged=averaged,
+            mean_weight=mean_weight,
         )
     try:
         result = SOLVERS[solver](problem, w, b, monitor=hooks.monitor, **options)

@@ -237,6 +237,35 @@ def step_size(estimator, problem, first, incremental):
     return (seen + weight) / (seen / estimator._base_learning_rate + weight / step)
 
 
+def weight_scale(estimator, problem, first, incremental) -> float | None:
+    """The mean weight that ``"sgd"``'s steps divide the batches' weights by
+    (``None``: the mean of this call's). Each call scales its weights so
+    that the largest is below 1 (``problem.weight_exponent``), so for
+    ``partial_fit`` after the first call it is the mean weight of every
+    sample seen so far, in this call's units: a call whose weights are
+    small next to the earlier calls' makes small steps, as in
+    ``SGDClassifier`` (the calls were each scaled to their own, and a chunk
+    of weight 1e-6 moved the model as much as one of weight 1). Records
+    that running mean, in the user's units, on ``estimator``."""
+    m = problem.n_samples
+    mean = problem.weight() / m
+    user = float(np.ldexp(mean, problem.weight_exponent))  # the user's units
+    seen = getattr(estimator, "_weight_rows", 0.0) if incremental and not first else 0
+    if not seen:
+        estimator._weight_mean, estimator._weight_rows = user, float(m)
+        return None
+    running = estimator._weight_mean * (seen / (seen + m)) + user * (m / (seen + m))
+    scale = mean * (running / user)
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise ValueError(
+            "sample_weight: the weights of this partial_fit call and those of "
+            f"the calls before differ by more than float64's range (means "
+            f"{user:.3g} and {estimator._weight_mean:.3g})."
+        )
+    estimator._weight_mean, estimator._weight_rows = running, seen + m
+    return scale
+
+
 def step_weight(estimator, problem, first, incremental) -> float:
     """The rows behind the ``"auto"`` step after this fit (see
     :func:`step_size`): the data's, plus those seen before for ``partial_fit``."""

@@ -96,7 +96,8 @@ def check_classes(estimator, y, classes, first, incremental):
 
 def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
     """The weight of each sample in the objective: ``sample_weight`` times
-    ``estimator.class_weight``, in ``X``'s dtype, with a positive sum.
+    ``estimator.class_weight``, in ``X``'s dtype, with a positive sum, and
+    the exponent ``e`` of the power of two ``2**-e`` they were scaled by.
 
     The objective is a weighted mean, so multiplying every weight by one
     constant changes nothing: weights are scaled so that the largest is in
@@ -122,6 +123,7 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
             "sample_weight is zero for every sample; at least one sample needs "
             "a positive weight."
         )
+    exponent = _exponent(sample_weight)
     sample_weight = _to_unit(sample_weight)
     if estimator.class_weight is not None:
         weights = (
@@ -131,7 +133,9 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
                 _check_class_weight(estimator.class_weight), classes=classes, y=y
             )
         )
-        sample_weight = _to_unit(sample_weight * _to_unit(weights)[y_index])
+        sample_weight = sample_weight * _to_unit(weights)[y_index]
+        exponent += _exponent(weights) + _exponent(sample_weight)
+        sample_weight = _to_unit(sample_weight)
         if not sample_weight.any():
             raise ValueError(
                 f"class_weight={estimator.class_weight!r} leaves every sample "
@@ -139,8 +143,8 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
                 "one sample needs a positive weight."
             )
     if not isinstance(X, np.ndarray) and not sp.issparse(X):
-        return sample_weight  # for another library's X
-    return sample_weight.astype(X.dtype, copy=False)
+        return sample_weight, exponent  # for another library's X
+    return sample_weight.astype(X.dtype, copy=False), exponent
 
 
 def balanced(sums):
@@ -154,8 +158,12 @@ def balanced(sums):
 
 def _to_unit(weights):
     """``weights`` (non-negative, finite, not all zero) times the power of two
-    that brings the largest into ``[0.5, 1)``."""
-    return np.ldexp(weights, -np.frexp(weights.max())[1])
+    that brings the largest into ``[0.5, 1)``, ``2**-_exponent(weights)``."""
+    return np.ldexp(weights, -_exponent(weights))
+
+
+def _exponent(weights) -> int:
+    return int(np.frexp(weights.max())[1])
 
 
 def _check_class_weight(class_weight):

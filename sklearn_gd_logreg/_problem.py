@@ -32,6 +32,10 @@ class Problem:
     penalty : Penalty
     fit_intercept : bool
         ``False``: ``b`` is fixed (its gradient is reported as 0).
+    weight_exponent : int, default=0
+        The weights are the user's (times ``class_weight``) times
+        ``2**-weight_exponent``, scaled so that the largest is below 1:
+        ``partial_fit`` compares the weights of its calls by it.
 
     Examples
     --------
@@ -50,6 +54,7 @@ class Problem:
     sample_weight: np.ndarray
     penalty: Penalty
     fit_intercept: bool
+    weight_exponent: int = 0
 
     @property
     def n_samples(self) -> int:

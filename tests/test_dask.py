@@ -345,6 +345,22 @@ def test_sgd_streams_the_chunks(threads, iris):
     # partial_fit over a Dask array: test_sgd_average_of_streamed_batches
 
 
+def test_partial_fit_weighs_each_call_against_the_calls_before(threads):
+    """As in memory: a chunk of weight 1e-6 after one of weight 1 barely
+    moves the model (each call's weights were scaled to their own)."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(400, 5, random_state=0)
+    A, yA = chunked(X[:200], y[:200])
+    B, yB = chunked(X[200:], 1 - y[200:])  # flipped labels
+    weights = [da.full(200, w, chunks=100) for w in (1.0, 1e-6)]
+    est = GDLogisticRegression(random_state=0)
+    est.partial_fit(A, yA, classes=[0, 1], sample_weight=weights[0])
+    alone = clone(est).partial_fit(A, yA, classes=[0, 1], sample_weight=weights[0])
+    est.partial_fit(B, yB, sample_weight=weights[1])
+    assert_allclose(est.coef_, alone.coef_, rtol=1e-2)
+
+
 def test_sgd_epoch_visits_each_sample_once(threads, iris):
     """Mini-batches of the streamed epoch: every sample once, as many batches
     as in memory (a batch may span two chunks), one chunk on the client."""

@@ -8,7 +8,12 @@ import pytest
 import sklearn
 from helpers import fit_quietly
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -433,6 +438,38 @@ def test_continuing_without_an_intercept_starts_it_at_zero(planted, solver):
     for est in (warm, streamed):
         assert_array_equal(est.intercept_, [0.0])
         assert np.signbit(est.intercept_).sum() == 0  # +0, not -0
+
+
+def test_partial_fit_weighs_each_call_against_the_calls_before():
+    """Each call's weights were scaled to their own largest, so a chunk of
+    weight 1e-6 moved the model as much as one of weight 1 (and a chunk of
+    one class, with class_weight, as much as without): now, as in
+    SGDClassifier, they count against the mean weight seen so far. Scaling
+    every weight by one constant still changes nothing."""
+    X, y = make_classification(400, 5, random_state=0)
+    A, yA, B, yB = X[:200], y[:200], X[200:], 1 - y[200:]  # B: flipped labels
+
+    def stream(weight_a, weight_b, **params):
+        est = GDLogisticRegression(random_state=0, **params)
+        est.partial_fit(A, yA, classes=[0, 1], sample_weight=np.full(200, weight_a))
+        return est.partial_fit(B, yB, sample_weight=np.full(200, weight_b))
+
+    alone = GDLogisticRegression(random_state=0).partial_fit(A, yA, classes=[0, 1])
+    light = stream(1.0, 1e-6)
+    assert_allclose(light.coef_, alone.coef_, rtol=1e-2)
+    assert light.score(A, yA) == alone.score(A, yA) > 0.8
+    assert stream(1.0, 1.0).score(A, yA) < 0.5  # an equal chunk does flip it
+    assert_allclose(stream(3.0, 1.5).coef_, stream(3000.0, 1500.0).coef_, rtol=1e-12)
+    # class_weight over chunks of one class each, five passes
+    ones, zeros = X[y == 1], X[y == 0]
+    shares = []
+    for class_weight in (None, {0: 1.0, 1: 1e-3}):
+        est = GDLogisticRegression(class_weight=class_weight, random_state=0)
+        for _ in range(5):
+            est.partial_fit(zeros, np.zeros(len(zeros), int), classes=[0, 1])
+            est.partial_fit(ones, np.ones(len(ones), int))
+        shares.append(est.predict(X).mean())
+    assert shares[1] < 0.1 < 0.3 < shares[0]
 
 
 def test_warm_start_sgd_continues_its_schedule(planted):

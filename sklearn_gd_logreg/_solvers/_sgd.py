@@ -39,12 +39,15 @@ def sgd(
     averaged: Iterate | None = None,
     validation: Problem | None = None,
     monitor=None,
+    mean_weight: float | None = None,
 ) -> Result:
     """Proximal mini-batch SGD: up to ``max_iter`` epochs of shuffled batches.
 
     A batch ``B`` steps along ``(sum_B s_i g_i) / (|B| * mean(s)) + l2 w``,
     an unbiased estimate of the full gradient (so that a batch of small
-    weights makes a small step), then takes the penalty's proximal step. The
+    weights makes a small step; ``mean(s)`` is ``mean_weight`` if given,
+    that of the samples of earlier ``partial_fit`` calls too), then takes
+    the penalty's proximal step. The
     step size is ``learning_rate`` (``schedule="constant"``), ``learning_rate
     / (1 + e) ** power_t`` (``"invscaling"``, ``e`` the epochs seen so far,
     fractional within an epoch), or ``"adaptive"``: constant, divided by 5
@@ -71,7 +74,8 @@ def sgd(
     """
     penalty, m = problem.penalty, problem.n_samples
     n_batches = math.ceil(m / batch_size)
-    mean_weight = problem.weight() / m
+    if mean_weight is None:
+        mean_weight = problem.weight() / m
     curve: list[float] = []
     check_l2_step(
         learning_rate,
