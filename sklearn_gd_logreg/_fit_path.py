@@ -146,6 +146,8 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
         estimator.loss_curve_, estimator.validation_scores_ = curves_on_device(
             xp, dev, previous + result.loss_curve, scores
         )
-    estimator.t_ = result.epochs_seen
+    # epochs of "sgd" seen: a full-batch warm start adds none, and resets none
+    keeps = solver != "sgd" and not first
+    estimator.t_ = float(estimator.t_) if keeps else result.epochs_seen
     keep_iterate(estimator, result)
     hooks.end_fit(estimator)

@@ -485,6 +485,13 @@ def test_warm_start_sgd_continues_its_schedule(planted):
     fit_quietly(est, X, y)
     fit_quietly(est, X, y)
     assert est.t_ == pytest.approx(6.0)
+    # A full-batch warm start adds no epoch and resets none (it reset t_ to
+    # 0, and the next partial_fit restarted "invscaling" at its full step).
+    fit_quietly(est.set_params(solver="nesterov", max_iter=2), X, y)
+    assert est.t_ == pytest.approx(6.0)
+    assert est.partial_fit(X, y).t_ == pytest.approx(7.0)
+    cold = fit_quietly(clone_with(est, warm_start=False), X, y)
+    assert cold.t_ == 0.0
 
 
 def test_a_failed_partial_fit_changes_nothing(planted):
