@@ -328,10 +328,12 @@ class GDLogisticRegression(
             Every label of the whole stream. Required on the first call; on
             later calls it must equal ``classes_`` if given.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight per sample (times ``class_weight``), relative
-            to the mean weight of every sample seen so far: a chunk whose
-            weights are small next to the earlier chunks' makes small steps.
-            Scaling every call's weights by one constant changes nothing.
+            Non-negative weight per sample (times ``class_weight``). A chunk
+            whose mean weight is below that of every sample seen so far
+            makes steps smaller in proportion; a heavier one keeps its own
+            scale, so that its steps stay within the step size. Scaling
+            every call's weights by one constant changes nothing (up to
+            rounding).
 
         Returns
         -------

@@ -221,11 +221,12 @@ def step_size(estimator, problem, first, incremental):
 
     For ``partial_fit``, each chunk's ``1 / L`` is estimated, and the step
     is ``1 / L`` for the mean of the chunks' ``L``, weighted by their
-    numbers of rows (``_step_weight``; each chunk's sample weights are
-    rescaled to its own scale before use, so their sums do not compare
-    across chunks): it does not hang on the first chunk, and it bounds the
-    curvature of all the data seen as each update weighs it (the largest
-    eigenvalue is convex, so the chunks' mean bounds that of their union)."""
+    numbers of rows (``_step_weight``; a chunk's steps divide its weights
+    by at least their own mean, :func:`weight_scale`, so they stay within
+    its own ``1 / L``): it does not hang on the first chunk, and it bounds
+    the curvature of all the data seen as each update weighs it (the
+    largest eigenvalue is convex, so the chunks' mean bounds that of their
+    union)."""
     if estimator.learning_rate != "auto":
         return float(estimator.learning_rate)
     step = problem_step(problem)
@@ -240,30 +241,29 @@ def step_size(estimator, problem, first, incremental):
 def weight_scale(estimator, problem, first, incremental) -> float | None:
     """The mean weight that ``"sgd"``'s steps divide the batches' weights by
     (``None``: the mean of this call's). Each call scales its weights so
-    that the largest is below 1 (``problem.weight_exponent``), so for
-    ``partial_fit`` after the first call it is the mean weight of every
-    sample seen so far, in this call's units: a call whose weights are
-    small next to the earlier calls' makes small steps, as in
-    ``SGDClassifier`` (the calls were each scaled to their own, and a chunk
-    of weight 1e-6 moved the model as much as one of weight 1). Records
-    that running mean, in the user's units, on ``estimator``."""
+    that the largest is below 1 (``problem.weight_exponent``), and a chunk
+    of weight 1e-6 moved the model as much as one of weight 1. So for a
+    ``partial_fit`` call whose mean weight is below the running mean of
+    every sample seen so far, it is that running mean, in this call's
+    units: the lighter call makes smaller steps. A heavier call keeps its
+    own mean, as its steps must stay within the step size (1 / L for
+    ``"auto"``), which each call's own scale bounds: a chunk 199 times
+    the running mean took steps 199 times as long. Records the running
+    mean, in the user's units, on ``estimator``."""
     m = problem.n_samples
     mean = problem.weight() / m
     user = float(np.ldexp(mean, problem.weight_exponent))  # the user's units
     seen = getattr(estimator, "_weight_rows", 0.0) if incremental and not first else 0
+    if not math.isfinite(user):  # weights beyond float64: none to compare to
+        estimator._weight_rows = 0.0
+        return None
     if not seen:
         estimator._weight_mean, estimator._weight_rows = user, float(m)
         return None
     running = estimator._weight_mean * (seen / (seen + m)) + user * (m / (seen + m))
-    scale = mean * (running / user)
-    if not (math.isfinite(scale) and scale > 0.0):
-        raise ValueError(
-            "sample_weight: the weights of this partial_fit call and those of "
-            f"the calls before differ by more than float64's range (means "
-            f"{user:.3g} and {estimator._weight_mean:.3g})."
-        )
     estimator._weight_mean, estimator._weight_rows = running, seen + m
-    return scale
+    lighter = running / user  # inf: this call's weights are negligible
+    return mean * lighter if lighter > 1.0 + 1e-9 else None
 
 
 def step_weight(estimator, problem, first, incremental) -> float:

@@ -460,6 +460,16 @@ def test_partial_fit_weighs_each_call_against_the_calls_before():
     assert light.score(A, yA) == alone.score(A, yA) > 0.8
     assert stream(1.0, 1.0).score(A, yA) < 0.5  # an equal chunk does flip it
     assert_allclose(stream(3.0, 1.5).coef_, stream(3000.0, 1500.0).coef_, rtol=1e-12)
+    # A heavier chunk keeps its own scale: its steps stay within the step
+    # size (10 rows after 1990 of weight 1e-3 took steps 199 times as long).
+    heavy = [GDLogisticRegression(random_state=0, batch_size=10) for _ in range(2)]
+    for est, first in zip(heavy, (1.0, 1e-3), strict=True):
+        est.partial_fit(X[:390], y[:390], classes=[0, 1], sample_weight=[first] * 390)
+        est.partial_fit(X[390:], y[390:])
+    assert_allclose(heavy[1].coef_, heavy[0].coef_, rtol=1e-12)
+    # Weights 1e600 times lighter than those before: no step, no error.
+    gap = stream(1e300, 1e-300)
+    assert_allclose(gap.coef_, alone.coef_, rtol=1e-2)
     # class_weight over chunks of one class each, five passes
     ones, zeros = X[y == 1], X[y == 0]
     shares = []
