@@ -98,10 +98,7 @@ def lazy_score(estimator, X, y, sample_weight=None) -> float:
 
             predicted, sample_weight = dask.compute(predicted, sample_weight)
             if sample_weight is not None:
-                weights = np.asarray(sample_weight, dtype=np.float64)
-                check_score_weights(
-                    weights.min() if weights.size else 0.0, weights.sum()
-                )
+                sample_weight = checked_score_weights(sample_weight)
             return float(accuracy_score(y, predicted, sample_weight=sample_weight))
         y, sample_weight = _as_array(y), _as_array(sample_weight)  # partitions
         for name, v in (("y", y), ("sample_weight", sample_weight)):
@@ -116,24 +113,85 @@ def lazy_score(estimator, X, y, sample_weight=None) -> float:
     correct = predicted == y
     if sample_weight is None:
         return float(correct.mean().compute())
-    right, total, lowest = dask.compute(
-        (correct * sample_weight).sum(), sample_weight.sum(), sample_weight.min()
+    right, total, lowest, top = dask.compute(
+        *_weighted_sums(correct, sample_weight),
+        sample_weight.min(),
+        sample_weight.max(),
     )
-    check_score_weights(lowest, total)
+    check_score_weights(lowest, top)
     if not total:  # as in memory (scikit-learn's accuracy_score), not NaN
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return float(right / total)
 
 
-def check_score_weights(lowest, total) -> None:
-    """Refuse weights that are negative (their smallest, ``lowest``), NaN or
-    infinite (their sum, ``total``), naming the argument: scikit-learn's
-    accuracy_score took them (a score of 4.0 with a weight of -1.5)."""
-    if not (lowest >= 0 and np.isfinite(total)):
+def _weighted_sums(correct, sample_weight):
+    """Lazy ``sum(s * correct)`` and ``sum(s)``, each chunk's divided by a
+    power of two near its largest weight and added at the largest: finite
+    weights whose sum overflows give the right ratio (as ``fit`` scales
+    them), without an overflow on a worker."""
+    import dask.array as da
+
+    from sklearn_gd_logreg._dask import _rescaled_sum
+
+    parts = da.blockwise(
+        _chunk_weighted,
+        "ij",
+        correct,
+        "i",
+        sample_weight,
+        "i",
+        new_axes={"j": 3},
+        adjust_chunks={"i": 1},
+        dtype=np.float64,
+        meta=np.empty((0, 0)),
+    )
+    row = da.reduction(
+        parts,
+        _rescaled_sum,
+        _rescaled_sum,
+        axis=0,
+        keepdims=True,
+        concatenate=True,
+        dtype=np.float64,
+        meta=np.empty((0, 0)),
+    )
+    return row[0, 1], row[0, 2]
+
+
+def _chunk_weighted(correct, s):
+    """On a worker: ``[scale, sum(s * correct) / scale, sum(s) / scale]``."""
+    from sklearn_gd_logreg._step_size import _power_of_two
+
+    s = np.asarray(s, dtype=np.float64)
+    with np.errstate(all="ignore"):  # NaN or inf weights: refused once summed
+        scale = _power_of_two(float(np.max(s, initial=0.0)))
+        s = s / scale
+        return np.array([[scale, np.where(correct, s, 0.0).sum(), s.sum()]])
+
+
+def check_score_weights(lowest, highest) -> None:
+    """Refuse weights that are negative, NaN or infinite (from the smallest
+    and the largest), naming the argument: scikit-learn's accuracy_score
+    took them (a score of 4.0 with a weight of -1.5)."""
+    if not (lowest >= 0 and np.isfinite(highest)):
         raise ValueError(
-            "sample_weight must hold finite, non-negative weights; got a "
-            f"smallest weight of {float(lowest)!r} and a sum of {float(total)!r}."
+            "sample_weight must hold finite, non-negative weights; got weights "
+            f"from {float(lowest)!r} to {float(highest)!r}."
         )
+
+
+def checked_score_weights(sample_weight):
+    """``sample_weight`` for ``accuracy_score``, checked; scaled by a power of
+    two (the weighted mean does not change) where finite weights have a sum
+    that overflows, as ``fit`` scales them."""
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if not weights.size:
+        return sample_weight
+    check_score_weights(weights.min(), weights.max())
+    with np.errstate(over="ignore"):  # the overflow this is for
+        if np.isfinite(weights.sum()):
+            return sample_weight
+    return np.ldexp(weights, -np.frexp(weights.max())[1])
 
 
 def _as_array(v):

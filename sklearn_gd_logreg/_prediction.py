@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn_gd_logreg import core
 from sklearn_gd_logreg._dask_predict import (
-    check_score_weights,
+    checked_score_weights,
     is_dask,
     lazy,
     lazy_score,
@@ -202,8 +202,7 @@ class LinearPredictionMixin:
         if is_dask(X):
             return lazy_score(self, X, y, sample_weight)
         if sample_weight is not None and np.ndim(sample_weight) == 1:
-            weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
-            check_score_weights(weights.min() if weights.size else 0.0, weights.sum())
+            sample_weight = checked_score_weights(to_numpy(sample_weight))
         return super().score(X, y, sample_weight=sample_weight)
 
 

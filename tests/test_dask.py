@@ -778,6 +778,9 @@ def test_score_of_a_dataframe_with_labels_in_memory(threads, iris):
             model.score(
                 data, y if data is parts else chunked(y, chunks=50)[0], negative
             )
+    huge = da.full(len(y), 1e307, chunks=50)  # finite, their sum overflows
+    Xd, yd = chunked(X, y, chunks=50)
+    assert model.score(Xd, yd, sample_weight=huge) == pytest.approx(expected, 1e-15)
     zeros = da.zeros(len(y), chunks=50)  # NaN before, with a RuntimeWarning
     with pytest.raises(ValueError, match="at least one non-zero"):
         model.score(da.from_array(X, chunks=(50, 4)), y, sample_weight=zeros)

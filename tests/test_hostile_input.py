@@ -611,3 +611,14 @@ def test_score_refuses_negative_or_non_finite_weights(weight):
     with pytest.raises(ValueError, match="sample_weight must hold finite, non-neg"):
         model.score(X, [0, 1, 0], sample_weight=[1.0, 1.0, weight])
     assert model.score(X, [0, 1, 0], sample_weight=[1.0, 2.0, 3.0]) == 0.5
+
+
+def test_score_takes_finite_weights_whose_sum_overflows():
+    """fit takes them (scaled by a power of two); score called them not
+    finite once it refused non-finite weights, and returned NaN before."""
+    X = np.array([[-1.0], [1.0], [2.0], [3.0]])
+    huge = [1e308] * 4  # their sum: inf
+    model = GDLogisticRegression(solver="bb").fit(X, [0, 1, 1, 1], sample_weight=huge)
+    labels = [0, 1, 0, 1]
+    expected = model.score(X, labels)  # equal weights: the plain accuracy
+    assert model.score(X, labels, sample_weight=huge) == expected
