@@ -80,6 +80,15 @@ class Stall:
         return self.count >= self.patience
 
 
+def validated(stall, validation, w, b, *, record: bool = True) -> bool:
+    """``stall.update`` with the held-out loss at ``w, b``: whether it has
+    stopped improving (``False`` without a ``validation`` problem). With
+    ``record=False``, ``w, b`` is only a candidate for the best iterate."""
+    if validation is None:
+        return False
+    return stall.update(validation.value(w, b), (w, b), record=record)
+
+
 def dot(a, b) -> float:
     """The inner product of two parameter arrays (or floats): for NumPy's,
     :func:`~sklearn_gd_logreg._xp.flat_dot` (without BLAS's threads, whose spin

@@ -16,6 +16,7 @@ from sklearn_gd_logreg._solvers._base import (
     Result,
     Stall,
     finish,
+    validated,
 )
 from sklearn_gd_logreg._xp import device, is_numpy, namespace
 
@@ -80,16 +81,15 @@ def gd(
         # w, b is where iteration i - 1 led: it ends here (stop: no step i)
         if i and monitor is not None:
             stopped = monitor.end(w, b, curve[-1], learning_rate, last_grads)
-            if stopped and stall is not None:  # as at the end: may be the best
-                stall.update(validation.value(w, b), (w, b), record=False)
-            if stopped:
+            if stopped:  # as at the end: it may be the best
+                validated(stall, validation, w, b, record=False)
                 return True
         curve.append(f + problem.penalty.nonsmooth(w))
         if verbose and i % 100 == 0:
             core.show_cost(i, curve[-1])
         optimality = problem.optimality(w, grads, learning_rate)
         converged = optimality <= tol
-        if stall is not None and stall.update(validation.value(w, b), (w, b)):
+        if validated(stall, validation, w, b):
             converged = True
         if monitor is not None:
             last_grads = grads
@@ -120,8 +120,8 @@ def gd(
         check_finite(f, learning_rate, max_iter)
         optimality = problem.optimality(w, grads, learning_rate)
         converged = optimality <= tol
-        if stall is not None:  # the last step's iterate may be the best
-            stall.update(validation.value(w, b), (w, b), record=False)
+        # the last step's iterate may be the best
+        validated(stall, validation, w, b, record=False)
     if monitor is not None and not stopped:  # the last iteration ends at w, b
         stopped = monitor.end(w, b, curve[-1], learning_rate, last_grads)
     return finish(w, b, curve, converged, learning_rate, stall, stopped, optimality)

@@ -23,6 +23,7 @@ from sklearn_gd_logreg._solvers._base import (
     dots,
     finish,
     shorter,
+    validated,
 )
 from sklearn_gd_logreg._solvers._line_search_device import (
     bb_on_device,
@@ -101,8 +102,7 @@ def nesterov(
             if problem.optimality(y_w, g_y, min(step, learning_rate)) <= tol:
                 x_w, x_b = y_w, y_b
                 curve.append(f_y + penalty.nonsmooth(y_w))
-                if stall is not None:
-                    stall.update(validation.value(y_w, y_b), (y_w, y_b))
+                validated(stall, validation, y_w, y_b)
                 converged = True
                 if monitor is not None:
                     monitor.end(y_w, y_b, curve[-1], step, g_y)
@@ -134,9 +134,7 @@ def nesterov(
             if verbose and k % 100 == 0:
                 core.show_cost(k, F_new)
             # scored before a callback may stop here: it may be the best
-            stalled = stall is not None and stall.update(
-                validation.value(new_w, new_b), (new_w, new_b)
-            )
+            stalled = validated(stall, validation, new_w, new_b)
             if monitor is not None and monitor.end(new_w, new_b, F_new, step, g_y):
                 x_w, x_b, stopped = new_w, new_b, True
                 break
@@ -221,8 +219,7 @@ def bb(
             if optimality <= tol:
                 converged = True
                 curve.append(recent[-1])  # an iteration that takes no step
-                if stall is not None:
-                    stall.update(validation.value(w, b), (w, b))
+                validated(stall, validation, w, b)
                 if monitor is not None:
                     monitor.end(w, b, recent[-1], step, g)
                 break
@@ -256,9 +253,7 @@ def bb(
             if verbose and k % 100 == 0:
                 core.show_cost(k, F_new)
             # scored before a callback may stop here: it may be the best
-            stalled = stall is not None and stall.update(
-                validation.value(new_w, new_b), (new_w, new_b)
-            )
+            stalled = validated(stall, validation, new_w, new_b)
             if monitor is not None and monitor.end(new_w, new_b, F_new, step, g):
                 w, b, g, stopped = new_w, new_b, g_new, True
                 break

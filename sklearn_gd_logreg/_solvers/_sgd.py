@@ -16,7 +16,7 @@ from sklearn_gd_logreg._sgd_epochs import (
     compiles,
     python_epoch,
 )
-from sklearn_gd_logreg._solvers._base import Result, Stall, finish
+from sklearn_gd_logreg._solvers._base import Result, Stall, finish, validated
 from sklearn_gd_logreg._xp import namespace
 
 
@@ -132,8 +132,7 @@ def sgd(
                 done.stopped = True
             if done.stopped:
                 stopped = True
-                if validation is not None:  # where it stopped may be the best
-                    stall.update(validation.value(*it.params()), it.params())
+                validated(stall, validation, *it.params())  # may be the best
                 break
             params = it.params()
             current = loss if validation is None else validation.value(*params)
