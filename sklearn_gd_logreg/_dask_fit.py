@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
-from sklearn_gd_logreg._dask import Columns, Labels, in_place, on_workers
+from sklearn_gd_logreg._dask import Columns, Labels, _n_classes, in_place, on_workers
 from sklearn_gd_logreg._dask_holdout import holdout
 from sklearn_gd_logreg._inputs import FLOATS, check_classes, check_structure, one_hot
 from sklearn_gd_logreg._problem import NO_PENALTY, Problem
@@ -226,7 +226,7 @@ def _weight_factors(estimator, classes, sums, top):
             "sample_weight is zero for every sample; at least one sample needs "
             "a positive weight."
         )
-    exponent = int(np.frexp(top.max())[1])
+    top, exponent = _to_unit(top)
     first = np.ldexp(1.0, -exponent)
     if estimator.class_weight is None:
         return np.full(len(classes), first), exponent
@@ -236,17 +236,15 @@ def _weight_factors(estimator, classes, sums, top):
         weights = compute_class_weight(
             _check_class_weight(estimator.class_weight), classes=classes, y=classes
         )
-    exponent += int(np.frexp(weights.max())[1])
-    weights = _to_unit(weights)
-    largest = float((np.ldexp(top, -np.frexp(top.max())[1]) * weights).max())
-    if largest == 0.0:
+    weights, class_exponent = _to_unit(weights)
+    largest, both = _to_unit(top * weights)
+    if not largest.any():
         raise ValueError(
             f"class_weight={estimator.class_weight!r} leaves every sample "
             "with zero weight (sample_weight times class_weight); at least "
             "one sample needs a positive weight."
         )
-    exponent += int(np.frexp(largest)[1])
-    return first * weights * np.ldexp(1.0, -np.frexp(largest)[1]), exponent
+    return first * weights * np.ldexp(1.0, -both), exponent + class_exponent + both
 
 
 def _chunk_index(y, *, classes):
@@ -278,7 +276,7 @@ class DaskProblem(Problem):
         import dask
 
         X, Y, s = self.X.rows, self.Y.rows, self.sample_weight.rows
-        n_classes = 2 if self.Y.shape[0] == 1 else self.Y.shape[0]
+        n_classes = _n_classes(self.Y)
         blocks = list(
             zip(X.to_delayed().ravel(), Y.to_delayed(), s.to_delayed(), strict=True)
         )
@@ -311,12 +309,11 @@ class DaskProblem(Problem):
         in-memory split."""
         import dask
 
-        n_classes = 2 if self.Y.shape[0] == 1 else self.Y.shape[0]
         parts = holdout(
             self.X.rows,
             self.Y.rows,
             self.sample_weight.rows,
-            n_classes,
+            _n_classes(self.Y),
             estimator.validation_fraction,
             random_state,
         )

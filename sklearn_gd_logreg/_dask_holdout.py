@@ -94,9 +94,8 @@ def holdout(X, Y, s, n_classes: int, fraction: float, random_state):
             )
         )
     quota = quotas(np.array(counts).reshape(-1, n_classes), fraction, rng)
+    # drawn once, when the caller persists the sets, which all read it
     held = Y.map_blocks(_chunk_holdout, seeds=seeds, quotas=quota, dtype=bool)
-    with on_workers():
-        (held,) = dask.persist(held)
     n_held = quota.sum(axis=1)
     parts = []
     for keep, sizes in ((False, np.array(X.chunks[0]) - n_held), (True, n_held)):

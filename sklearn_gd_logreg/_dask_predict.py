@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_gd_logreg._dask_fit import aligned, check_features, is_dask
+from sklearn_gd_logreg._inputs import _to_unit
 
 __all__ = ["is_dask", "lazy", "lazy_score", "lazy_transform"]
 
@@ -191,7 +192,7 @@ def checked_score_weights(sample_weight):
     with np.errstate(over="ignore"):  # the overflow this is for
         if np.isfinite(weights.sum()):
             return sample_weight
-    return np.ldexp(weights, -np.frexp(weights.max())[1])
+    return _to_unit(weights)[0]
 
 
 def _as_array(v):

@@ -123,8 +123,7 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
             "sample_weight is zero for every sample; at least one sample needs "
             "a positive weight."
         )
-    exponent = _exponent(sample_weight)
-    sample_weight = _to_unit(sample_weight)
+    sample_weight, exponent = _to_unit(sample_weight)
     if estimator.class_weight is not None:
         weights = (
             balanced(np.bincount(y_index, sample_weight, len(classes)))
@@ -133,9 +132,9 @@ def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):
                 _check_class_weight(estimator.class_weight), classes=classes, y=y
             )
         )
-        sample_weight = sample_weight * _to_unit(weights)[y_index]
-        exponent += _exponent(weights) + _exponent(sample_weight)
-        sample_weight = _to_unit(sample_weight)
+        weights, class_exponent = _to_unit(weights)
+        sample_weight, both = _to_unit(sample_weight * weights[y_index])
+        exponent += class_exponent + both
         if not sample_weight.any():
             raise ValueError(
                 f"class_weight={estimator.class_weight!r} leaves every sample "
@@ -156,14 +155,12 @@ def balanced(sums):
     return np.divide(sums.sum(), len(sums) * sums, out=out, where=sums > 0)
 
 
-def _to_unit(weights):
-    """``weights`` (non-negative, finite, not all zero) times the power of two
-    that brings the largest into ``[0.5, 1)``, ``2**-_exponent(weights)``."""
-    return np.ldexp(weights, -_exponent(weights))
-
-
-def _exponent(weights) -> int:
-    return int(np.frexp(weights.max())[1])
+def _to_unit(weights) -> tuple[np.ndarray, int]:
+    """``weights`` (non-negative, finite) times ``2**-e``, the power of two
+    that brings the largest into ``[0.5, 1)`` (``e = 0`` for zeros), and
+    ``e``."""
+    exponent = int(np.frexp(np.max(weights))[1])
+    return np.ldexp(weights, -exponent), exponent
 
 
 def _check_class_weight(class_weight):
