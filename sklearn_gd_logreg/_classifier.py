@@ -329,11 +329,11 @@ class GDLogisticRegression(
             later calls it must equal ``classes_`` if given.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight per sample (times ``class_weight``). A chunk
-            whose mean weight is below that of every sample seen so far
-            makes steps smaller in proportion; a heavier one keeps its own
-            scale, so that its steps stay within the step size. Scaling
-            every call's weights by one constant changes nothing (up to
-            rounding).
+            whose mean weight is below that of the samples of the calls
+            before (since the last ``fit``) makes steps smaller in
+            proportion; a heavier one keeps its own scale, so that its steps
+            stay within the step size. Scaling every call's weights by one
+            constant changes nothing (up to rounding).
 
         Returns
         -------

@@ -240,20 +240,21 @@ def step_size(estimator, problem, first, incremental):
 
 def weight_scale(estimator, problem, first, incremental) -> float | None:
     """The mean weight that ``"sgd"``'s steps divide the batches' weights by
-    (``None``: the mean of this call's). Each call scales its weights so
-    that the largest is below 1 (``problem.weight_exponent``), and a chunk
-    of weight 1e-6 moved the model as much as one of weight 1. So for a
-    ``partial_fit`` call whose mean weight is below the running mean of
-    every sample seen so far, it is that running mean, in this call's
-    units: the lighter call makes smaller steps. A heavier call keeps its
-    own mean, as its steps must stay within the step size (1 / L for
-    ``"auto"``), which each call's own scale bounds: a chunk 199 times
-    the running mean took steps 199 times as long. Records the running
-    mean, in the user's units, on ``estimator``."""
+    (``None``: the mean of this call's, as for ``fit``). Each call scales its
+    weights so that the largest is below 1 (``problem.weight_exponent``).
+    For a ``partial_fit`` call whose mean weight is below the running mean
+    of the samples of the calls before (since the last ``fit``), it is that
+    running mean, in this call's units: the lighter call makes smaller
+    steps. A heavier call keeps its own mean, so that its steps stay within
+    the step size (``1 / L`` for ``"auto"``), which its own scale bounds.
+    Records the running mean, in the user's units, on ``estimator``."""
+    if not incremental:  # none to compare to: the next partial_fit starts anew
+        estimator._weight_rows = 0.0
+        return None
     m = problem.n_samples
     mean = problem.weight() / m
     user = float(np.ldexp(mean, problem.weight_exponent))  # the user's units
-    seen = getattr(estimator, "_weight_rows", 0.0) if incremental and not first else 0
+    seen = 0.0 if first else getattr(estimator, "_weight_rows", 0.0)
     if not math.isfinite(user):  # weights beyond float64: none to compare to
         estimator._weight_rows = 0.0
         return None
