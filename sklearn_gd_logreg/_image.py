@@ -221,13 +221,13 @@ class ImageFlattener(
             )
         with np.errstate(over="ignore"):  # checked below, where it can happen
             images = xp.reshape(X, (X.shape[0], *self.image_shape_)) * self._scale
-        if self._scale > 1 and not bool(xp.all(xp.isfinite(images))):
-            if bool(xp.all(xp.isfinite(X))):  # finite rows: the product overflowed
-                raise ValueError(
-                    f"ImageFlattener(scale={self.scale!r}): X * scale overflows "
-                    f"{_numpy_dtype(X.dtype).name} (largest |X| = "
-                    f"{float(xp.max(xp.abs(X))):.3g}); pass float64 rows."
-                )
+        overflowed = self._scale > 1 and not bool(xp.all(xp.isfinite(images)))
+        if overflowed and bool(xp.all(xp.isfinite(X))):  # not from the rows
+            raise ValueError(
+                f"ImageFlattener(scale={self.scale!r}): X * scale overflows "
+                f"{_numpy_dtype(X.dtype).name} (largest |X| = "
+                f"{float(xp.max(xp.abs(X))):.3g}); pass float64 rows."
+            )
         return images
 
     def _check_namespace(self, X, method: str) -> None:

@@ -162,10 +162,7 @@ def flat_dot(a, b) -> float:
 def sum_of_squares(w, *, to_float: bool = True) -> float:
     """``||w||^2``, in ``w``'s library; for NumPy by :func:`flat_dot`.
     ``to_float=False`` leaves another library's a 0-d array on its device."""
-    if type(w) is np.ndarray:
-        return flat_dot(w, w)
-    xp = namespace(w)
-    if is_numpy(xp):
+    if type(w) is np.ndarray or is_numpy(xp := namespace(w)):  # the first: fast
         return flat_dot(w, w)
     total = xp.sum(w * w)
     return float(total) if to_float else total
