@@ -15,7 +15,7 @@ runs in the calling thread without OpenMP.
 cimport openmp
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free
 
 ctypedef fused index_t:
     int
@@ -24,13 +24,12 @@ ctypedef fused index_t:
 cdef extern from "_kernel.h" nogil:
     enum: TWIN_CHUNK
     enum: TWIN_BLOCK
-    void twin_prefetch(const void *p, Py_ssize_t nbytes)
     void twin_rows_f(const double *a, const float *xa, Py_ssize_t ra, double *g,
                      const float *xd, Py_ssize_t rd, const float *w,
-                     Py_ssize_t ld, Py_ssize_t n, double *z)
+                     Py_ssize_t n, double *z, const float *pf, Py_ssize_t pf_bytes)
     void twin_rows_d(const double *a, const double *xa, Py_ssize_t ra, double *g,
                      const double *xd, Py_ssize_t rd, const double *w,
-                     Py_ssize_t ld, Py_ssize_t n, double *z)
+                     Py_ssize_t n, double *z, const double *pf, Py_ssize_t pf_bytes)
     double twin_loss_f(double *z, Py_ssize_t rows, Py_ssize_t K, const float *y,
                        Py_ssize_t m, const float *s, double *db)
     double twin_loss_d(double *z, Py_ssize_t rows, Py_ssize_t K, const double *y,
@@ -66,23 +65,23 @@ cdef double _dense_rows(
     ``db`` may share its line). A chunk of rows at a time, as many blocks of
     TWIN_BLOCK as fill 16 KiB (at least one, at most TWIN_CHUNK rows): their losses
     from their scores (vectorised across the rows), then their updates while they are
-    in the level-1 cache, in one loop with the next chunk's scores (``twin_rows``)."""
-    cdef double *z = <double *> malloc((2 * K * TWIN_CHUNK + K) * sizeof(double))
+    in the level-1 cache, in one loop with the next chunk's scores (``twin_rows``),
+    which also asks for the rows at least 32 KiB further on."""
+    cdef double *z = <double *> calloc(2 * K * TWIN_CHUNK + K, sizeof(double))
     cdef double *nz = z + K * TWIN_CHUNK
     cdef double *dbt = nz + K * TWIN_CHUNK
     cdef double *buffer = z
     cdef double loss = 0.0
     cdef const floating *x
     cdef const floating *xd
+    cdef const floating *pf
     cdef Py_ssize_t i = lo, k, r, rows = 0, nrows, ra, rd, block = TWIN_BLOCK
-    cdef Py_ssize_t chunk = 16384 // max(1, n * <Py_ssize_t> sizeof(floating))
+    cdef Py_ssize_t row = max(1, n * <Py_ssize_t> sizeof(floating)), ahead, pf_bytes
+    cdef Py_ssize_t chunk = 16384 // row, far = 32768 // row
     chunk = max(block, min(<Py_ssize_t> TWIN_CHUNK, chunk - chunk % block))
-    for k in range(K):
-        dbt[k] = 0.0
+    far = max(block, far - far % block)  # rows from those read to those asked for
     nrows = min(chunk, hi - i)
     while rows + nrows > 0:  # z: dz of rows i:i + rows; nz: the next rows
-        twin_prefetch(X + (i + rows + nrows) * n,
-                      min(chunk, hi - i - rows - nrows) * n * sizeof(floating))
         for k in range(K):
             for r in range(nrows):
                 nz[k * TWIN_CHUNK + r] = b[k]
@@ -90,12 +89,15 @@ cdef double _dense_rows(
                 x = X + (i + r) * n
                 xd = x + rows * n if r < nrows else x  # never past X's end
                 ra, rd = max(0, min(block, rows - r)), max(0, min(block, nrows - r))
+                ahead = i + rows + r + far  # asked for once, with the first class
+                pf_bytes = 0 if k else max(0, min(block, hi - ahead)) * row
+                pf = X + ahead * n if pf_bytes else X
                 if floating is float:
                     twin_rows_f(z + k * TWIN_CHUNK + r, x, ra, GT + k * n, xd, rd,
-                                WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
+                                WT + k * n, n, nz + k * TWIN_CHUNK + r, pf, pf_bytes)
                 else:
                     twin_rows_d(z + k * TWIN_CHUNK + r, x, ra, GT + k * n, xd, rd,
-                                WT + k * n, n, n, nz + k * TWIN_CHUNK + r)
+                                WT + k * n, n, nz + k * TWIN_CHUNK + r, pf, pf_bytes)
         i, rows, nrows = i + rows, nrows, 0
         z, nz = nz, z
         if rows > 0:
@@ -148,12 +150,10 @@ cdef double _sparse_rows(
 ) noexcept nogil:
     """As :func:`_dense_rows`, for CSR rows, ``W`` and ``G`` ``n x K`` (a stored value
     meets ``K`` contiguous weights); a row out of range sets ``bad``: its task stops."""
-    cdef double *z = <double *> malloc((K * TWIN_CHUNK + K) * sizeof(double))
+    cdef double *z = <double *> calloc(K * TWIN_CHUNK + K, sizeof(double))
     cdef double *dbt = z + K * TWIN_CHUNK
     cdef double loss = 0.0
     cdef Py_ssize_t i = lo, k, r, rows
-    for k in range(K):
-        dbt[k] = 0.0
     while i < hi and not bad[0]:
         rows = min(<Py_ssize_t> TWIN_CHUNK, hi - i)
         for r in range(rows):
