@@ -26,10 +26,10 @@ cdef extern from "_kernel.h" nogil:
     enum: TWIN_BLOCK
     void twin_rows_f(const double *a, const float *xa, Py_ssize_t ra, double *g,
                      const float *xd, Py_ssize_t rd, const float *w,
-                     Py_ssize_t n, double *z, const float *pf, Py_ssize_t pf_bytes)
+                     Py_ssize_t n, double *z, const char *pf, Py_ssize_t pf_bytes)
     void twin_rows_d(const double *a, const double *xa, Py_ssize_t ra, double *g,
                      const double *xd, Py_ssize_t rd, const double *w,
-                     Py_ssize_t n, double *z, const double *pf, Py_ssize_t pf_bytes)
+                     Py_ssize_t n, double *z, const char *pf, Py_ssize_t pf_bytes)
     double twin_loss_f(double *z, Py_ssize_t rows, Py_ssize_t K, const float *y,
                        Py_ssize_t m, const float *s, double *db)
     double twin_loss_d(double *z, Py_ssize_t rows, Py_ssize_t K, const double *y,
@@ -66,7 +66,7 @@ cdef double _dense_rows(
     TWIN_BLOCK as fill 16 KiB (at least one, at most TWIN_CHUNK rows): their losses
     from their scores (vectorised across the rows), then their updates while they are
     in the level-1 cache, in one loop with the next chunk's scores (``twin_rows``),
-    which also asks for the rows at least 32 KiB further on."""
+    which also asks for the rows about 32 KiB further on (at least 8 rows)."""
     cdef double *z = <double *> calloc(2 * K * TWIN_CHUNK + K, sizeof(double))
     cdef double *nz = z + K * TWIN_CHUNK
     cdef double *dbt = nz + K * TWIN_CHUNK
@@ -74,10 +74,10 @@ cdef double _dense_rows(
     cdef double loss = 0.0
     cdef const floating *x
     cdef const floating *xd
-    cdef const floating *pf
+    cdef const char *pf
     cdef Py_ssize_t i = lo, k, r, rows = 0, nrows, ra, rd, block = TWIN_BLOCK
-    cdef Py_ssize_t row = max(1, n * <Py_ssize_t> sizeof(floating)), ahead, pf_bytes
-    cdef Py_ssize_t chunk = 16384 // row, far = 32768 // row
+    cdef Py_ssize_t row = n * <Py_ssize_t> sizeof(floating), ahead, pf_bytes  # bytes
+    cdef Py_ssize_t chunk = 16384 // max(1, row), far = 32768 // max(1, row)
     chunk = max(block, min(<Py_ssize_t> TWIN_CHUNK, chunk - chunk % block))
     far = max(block, far - far % block)  # rows from those read to those asked for
     nrows = min(chunk, hi - i)
@@ -91,7 +91,7 @@ cdef double _dense_rows(
                 ra, rd = max(0, min(block, rows - r)), max(0, min(block, nrows - r))
                 ahead = i + rows + r + far  # asked for once, with the first class
                 pf_bytes = 0 if k else max(0, min(block, hi - ahead)) * row
-                pf = X + ahead * n if pf_bytes else X
+                pf = <const char *> (X + ahead * n if pf_bytes else X)
                 if floating is float:
                     twin_rows_f(z + k * TWIN_CHUNK + r, x, ra, GT + k * n, xd, rd,
                                 WT + k * n, n, nz + k * TWIN_CHUNK + r, pf, pf_bytes)
