@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from sklearn.utils import check_random_state
 
 from sklearn_gd_logreg._xp import continued_curve, fitted_arrays, sum_of_squares
 
@@ -34,10 +35,33 @@ except ImportError:  # scikit-learn < 1.9: no callback API, no set_callbacks
         return method
 
 
-__all__ = ["HAS_CALLBACKS", "CallbackSupportMixin", "FitHooks", "with_callbacks"]
+__all__ = [
+    "HAS_CALLBACKS",
+    "CallbackSupportMixin",
+    "FitHooks",
+    "fresh_state",
+    "with_callbacks",
+]
 
 
-FITTED = ("coef_", "intercept_", "n_iter_", "loss_curve_", "learning_rate_")
+def fresh_state(estimator, n_iter: int, step: float, sgd: bool) -> dict:
+    """What ``partial_fit`` and warm starts read beyond the public attributes,
+    for a model that carries none of its own: a pickle of 0.1, or a callback's
+    model of one iteration (which must not carry those of an earlier fit of
+    the estimator it copies). ``n_iter`` epochs seen if ``sgd``, ``step`` as
+    the first fit's (where ``learning_rate="auto"``), a fresh stream of
+    shuffles, no samples seen, no average, no running mean weight."""
+    fixed = estimator.learning_rate != "auto"
+    return {
+        "_base_learning_rate": float(estimator.learning_rate) if fixed else step,
+        "t_": float(n_iter) if sgd else 0.0,
+        "_shuffler": check_random_state(estimator.random_state),
+        "_samples_seen": 0.0,
+        "_n_averaged": 0.0,
+        "_iterate": None,
+        "_step_weight": math.inf,  # keeps its first chunk's step
+        "_weight_rows": 0.0,
+    }
 
 
 def open_root(estimator, task_name: str, max_subtasks: int | None):
@@ -96,6 +120,7 @@ class FitHooks:
             "feature_names_in_": None,
         }
         self._dtype = X.dtype
+        self.learning_rate = self._step = math.nan  # fit_path sets the first
         # partial_fit: n_iter_ and loss_curve_ go on from the calls before
         self._previous = continued_curve(work, self.incremental)
         self._curve: list[float] = []
@@ -113,8 +138,12 @@ class FitHooks:
             X=self._X,
             y=self._y,
             metadata=self._metadata,
-            reconstruction_attributes=lambda: {
-                **{name: getattr(work, name) for name in FITTED},
+            reconstruction_attributes=lambda: {  # all that fit leaves on it
+                **{
+                    name: value
+                    for name, value in vars(work).items()
+                    if not name.startswith(("_skl_", "_callback"))
+                },
                 **self._static,
             },
         )
@@ -145,7 +174,7 @@ class FitHooks:
         ``data`` (a mini-batch's problem; ``None``: the fit's data). Whether
         a callback asks to stop there."""
         context = self._stack.pop()
-        depth = len(self._stack)
+        depth, self._step = len(self._stack), step
         if depth == 1:
             self._curve.append(cost)
         info = {"depth": depth, "cost": cost, "step": step, "grads": grads}
@@ -164,13 +193,21 @@ class FitHooks:
     def _attributes(self, w, b, info=None) -> dict:
         """A fitted estimator's attributes at ``w, b`` (``info``: the
         iteration just ended, for :class:`~sklearn_gd_logreg.callbacks.
-        IterationRecorder`)."""
+        IterationRecorder`), with the state that continuing from it needs
+        as a model without any (:func:`fresh_state`): one that can be
+        copied, pickled and fitted on."""
+        n_iter = len(self._previous) + len(self._curve)
+        step = self.learning_rate if math.isnan(self._step) else self._step
+        sgd = self.incremental or self.estimator.solver == "sgd"
         attributes = {
             **self._static,
             # in X's library and on its device, as the fitted estimator's
             **fitted_arrays(w, b, self._dtype, self._y, self._classes),
-            "n_iter_": len(self._previous) + len(self._curve),
+            "n_iter_": n_iter,
             "loss_curve_": np.asarray(self._previous + self._curve),
+            "learning_rate_": step,  # the last step taken (none yet: the first)
+            "validation_scores_": None,
+            **fresh_state(self.estimator, n_iter, self.learning_rate, sgd),
         }
         if info is not None:
             grads = info["grads"]

@@ -89,7 +89,9 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
     hooks.begin_fit(estimator, X, y, classes, sample_weight)
     solver = "sgd" if incremental else estimator.solver
     w, b, averaged = start(estimator, X, len(classes), first, sgd=solver == "sgd")
-    learning_rate = step_size(estimator, problem, first, incremental)
+    learning_rate = hooks.learning_rate = step_size(
+        estimator, problem, first, incremental
+    )
     mean_weight = weight_scale(estimator, problem, first, incremental)
     weight_seen = step_weight(estimator, problem, first, incremental)
     random_state = shuffler(estimator, first, incremental)

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._array_api import _max_precision_float_dtype
 
 from sklearn_gd_logreg import core
-from sklearn_gd_logreg._callbacks import FitHooks, with_callbacks
+from sklearn_gd_logreg._callbacks import FitHooks, fresh_state, with_callbacks
 from sklearn_gd_logreg._diagnosis import diagnose
 from sklearn_gd_logreg._sgd_epochs import Iterate
 from sklearn_gd_logreg._solvers import LINE_SEARCH
@@ -355,18 +355,10 @@ def _user_level() -> int:
 
 
 def fill_older_layout(estimator):
-    """Pickles of 0.1 lack what ``partial_fit`` and warm starts need: the
-    epochs seen (those of ``"sgd"``), the step of the first fit, the
-    stream of shuffles, and the samples seen and average of ``"sgd"``."""
+    """Pickles of 0.1 lack what ``partial_fit`` and warm starts need; they get
+    :func:`~sklearn_gd_logreg._callbacks.fresh_state`'s."""
     state = vars(estimator)
-    fixed = estimator.learning_rate != "auto"
-    step = float(estimator.learning_rate) if fixed else estimator.learning_rate_
-    state.setdefault("_base_learning_rate", step)
-    state.setdefault(
-        "t_", float(estimator.n_iter_) if estimator.solver == "sgd" else 0.0
-    )
-    state.setdefault("_shuffler", check_random_state(estimator.random_state))
-    state.setdefault("_samples_seen", 0.0)
-    state.setdefault("_n_averaged", 0.0)
-    state.setdefault("_iterate", None)
-    state.setdefault("_step_weight", math.inf)  # keeps its first chunk's step
+    step = getattr(estimator, "learning_rate_", math.nan)
+    sgd = estimator.solver == "sgd"
+    for name, value in fresh_state(estimator, estimator.n_iter_, step, sgd).items():
+        state.setdefault(name, value)

@@ -2,6 +2,8 @@
 ``ProgressBar`` and ``ScoringMonitor``, stopping, propagation through
 ``Pipeline`` and ``GridSearchCV``, and ``IterationRecorder``."""
 
+import copy
+import pickle
 import threading
 import warnings
 
@@ -377,3 +379,100 @@ def test_callbacks_under_array_api_dispatch(iris, solver):
     assert np.isfinite(recorder.history_["cost"]).all()
     assert_allclose(recorder.history_["coef"][-1], watched.coef_.numpy(), rtol=1e-12)
     assert_allclose(watched.coef_.numpy(), plain.coef_.numpy(), rtol=1e-10, atol=1e-13)
+
+
+class Snapshots:
+    """Checks that every model of an iteration or epoch it is given copies
+    and pickles (the way to keep a "best model so far"), the copies
+    predicting as the model does; keeps the models and a copy of each."""
+
+    def __init__(self, X):
+        self.X, self.models, self.copies = X, [], []
+
+    def setup(self, estimator, context):
+        pass
+
+    def _keep(self, context, model):
+        if model is None or context.task_name == "batch":
+            return
+        # each copy holds this callback, with the models kept so far
+        copies = (copy.deepcopy(model), pickle.loads(pickle.dumps(model)))
+        for kept in copies:
+            assert_array_equal(kept.predict_proba(self.X), model.predict_proba(self.X))
+            assert kept.learning_rate_ == model.learning_rate_ > 0
+        self.models.append(model)
+        self.copies.append(copies[1])
+
+    def on_fit_task_begin(self, estimator, context, *, fitted_estimator=None):
+        self._keep(context, fitted_estimator)
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        self._keep(context, fitted_estimator)
+        return False
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("task", ["fit", "partial_fit"])
+def test_each_iterations_model_can_be_copied_pickled_and_fitted_on(iris, solver, task):
+    """A callback's model of one iteration is a whole fitted estimator: it
+    copies and pickles (a model without ``learning_rate_`` made copying
+    raise AttributeError, so that ScoringMonitor broke every Dask fit),
+    and partial_fit continues from a copy of it."""
+    X, y = iris
+    snapshots = Snapshots(X)
+    clf = GDLogisticRegression(solver=solver, max_iter=3, random_state=0)
+    clf.set_callbacks(snapshots)
+    if task == "fit":
+        fit_quietly(clf, X, y)
+    else:
+        clf.partial_fit(X, y, classes=np.unique(y))
+    assert len(snapshots.models) >= 3
+    last = snapshots.models[-1]  # the end of the fit: the fitted estimator
+    assert_array_equal(last.coef_, clf.coef_)
+    assert last.t_ == clf.t_ and last.n_iter_ == clf.n_iter_
+    middle = snapshots.copies[len(snapshots.copies) // 2]
+    coef = middle.coef_.copy()
+    middle.partial_fit(X, y)
+    assert np.all(np.isfinite(middle.coef_)) and not np.array_equal(middle.coef_, coef)
+
+
+def test_an_iterations_model_does_not_carry_an_earlier_fits_state(iris):
+    """The model of an iteration copies the estimator called, which may hold
+    a fit before: what continuing from it reads (the epochs seen, the
+    average of "sgd") is its own, so partial_fit on it does the same
+    after a fit with averaging as after none."""
+    X, y = iris
+
+    def third_epoch(clf):
+        stop = StopAt("epoch", 3)
+        fit_quietly(clf.set_callbacks(stop), X, y)
+        return stop.fitted
+
+    params = {"solver": "sgd", "max_iter": 5, "random_state": 0}
+    fresh = third_epoch(GDLogisticRegression(**params))
+    refitted = GDLogisticRegression(**params, average=True)
+    fit_quietly(refitted, X, y)  # its state: t_ = 5, an average of iterates
+    after = third_epoch(refitted.set_params(average=False))
+    assert_array_equal(after.coef_, fresh.coef_)
+    assert after.t_ == fresh.t_ == after.n_iter_ == 3
+    fresh.partial_fit(X, y)
+    after.partial_fit(X, y)
+    assert_array_equal(after.coef_, fresh.coef_)
+
+
+def test_scoring_monitor_scores_each_iteration_of_a_dask_fit(iris):
+    """ScoringMonitor predicts with each iteration's model, which Dask's
+    predict copies."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    X, y = iris
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    clf = GDLogisticRegression(solver="nesterov", max_iter=4).set_callbacks(monitor)
+    with dask.config.set(scheduler="synchronous"):
+        fit_quietly(clf, da.from_array(X, chunks=50), da.from_array(y, chunks=50))
+    rows = iteration_rows(monitor)
+    assert len(rows) == clf.n_iter_ == 4
+    assert rows[-1]["accuracy"] == pytest.approx(clf.score(X, y), abs=1e-12)
