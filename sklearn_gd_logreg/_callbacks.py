@@ -50,7 +50,8 @@ def fresh_state(estimator, n_iter: int, step: float, sgd: bool) -> dict:
     model of one iteration (which must not carry those of an earlier fit of
     the estimator it copies). ``n_iter`` epochs seen if ``sgd``, ``step`` as
     the first fit's (where ``learning_rate="auto"``), a fresh stream of
-    shuffles, no samples seen, no average, no running mean weight."""
+    shuffles, no samples seen, no average, no running mean weight; its
+    ``loss_curve_`` counts epochs if ``sgd``."""
     fixed = estimator.learning_rate != "auto"
     return {
         "_base_learning_rate": float(estimator.learning_rate) if fixed else step,
@@ -61,6 +62,7 @@ def fresh_state(estimator, n_iter: int, step: float, sgd: bool) -> dict:
         "_iterate": None,
         "_step_weight": math.inf,  # keeps its first chunk's step
         "_weight_rows": 0.0,
+        "_curve_in_epochs": sgd,
     }
 
 

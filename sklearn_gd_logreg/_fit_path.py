@@ -151,5 +151,6 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
     # epochs of "sgd" seen: a full-batch warm start adds none, and resets none
     keeps = solver != "sgd" and not first
     estimator.t_ = float(estimator.t_) if keeps else result.epochs_seen
+    estimator._curve_in_epochs = solver == "sgd"  # else full-batch iterations
     keep_iterate(estimator, result)
     hooks.end_fit(estimator)

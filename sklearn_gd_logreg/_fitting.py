@@ -359,6 +359,7 @@ def fill_older_layout(estimator):
     :func:`~sklearn_gd_logreg._callbacks.fresh_state`'s."""
     state = vars(estimator)
     step = getattr(estimator, "learning_rate_", math.nan)
-    sgd = estimator.solver == "sgd"
+    # epochs: of "sgd", or of partial_fit, the only calls that set t_ then
+    sgd = estimator.solver == "sgd" or getattr(estimator, "t_", 0.0) > 0.0
     for name, value in fresh_state(estimator, estimator.n_iter_, step, sgd).items():
         state.setdefault(name, value)

@@ -254,9 +254,9 @@ def fitted_arrays(w, b, dtype, y, classes) -> dict:
 def continued_curve(estimator, incremental: bool) -> list[float]:
     """The ``loss_curve_`` a ``partial_fit`` continues (``incremental``):
     the earlier calls', one epoch each (or a ``"sgd"`` fit's epochs); none
-    after a full-batch fit, whose curve counts iterations (``t_ == 0``),
-    and none for ``fit``."""
-    if not incremental or not getattr(estimator, "t_", 0.0) > 0.0:
+    after a full-batch fit, whose curve counts iterations, and none for
+    ``fit``."""
+    if not (incremental and getattr(estimator, "_curve_in_epochs", False)):
         return []
     return to_numpy(estimator.loss_curve_).tolist()
 

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -147,6 +148,41 @@ def test_cost_curve_of_partial_fit_counts_its_epochs(cancer):
     full = fit_quietly(GDLogisticRegression(max_iter=5), X, y)  # with both
     both = CostCurveDisplay.from_estimators([clf, full])
     assert both.ax_.get_xlabel() == "iteration"
+
+
+def test_the_curve_counts_what_the_last_call_ran(cancer):
+    """A full-batch warm start after partial_fit keeps t_ (the epochs seen):
+    its curve of iterations was labelled "partial_fit (sgd)" against
+    "epoch", and a partial_fit after it continued that curve with epochs."""
+    X, y = cancer
+    clf = GDLogisticRegression(solver="nesterov", warm_start=True, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1])
+    fit_quietly(clf.set_params(max_iter=4), X, y)
+    assert clf.t_ == 1.0 and clf.n_iter_ == 4
+    display = CostCurveDisplay.from_estimator(clf)
+    assert display.ax_.get_xlabel() == "iteration"
+    assert labels_of(display)[0].startswith("nesterov, learning_rate=auto")
+    clf.partial_fit(X, y)  # epochs again: a curve of its own, not continued
+    assert clf.n_iter_ == 1 and clf.loss_curve_.shape == (1,)
+    display = CostCurveDisplay.from_estimator(clf)
+    assert display.ax_.get_xlabel() == "epoch"
+    assert labels_of(display)[0].startswith("partial_fit (sgd)")
+
+
+def test_an_mlp_curve_is_labelled_by_its_solver(cancer):
+    """MLPClassifier has t_ (samples seen) after any fit: its curve of adam's
+    epochs was labelled "partial_fit (sgd)"."""
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = cancer
+    for solver in ("adam", "sgd"):
+        mlp = MLPClassifier(solver=solver, max_iter=5, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp.fit(X, y)
+        display = CostCurveDisplay.from_estimator(mlp)
+        assert display.ax_.get_xlabel() == "epoch"
+        assert labels_of(display)[0].startswith(solver)
 
 
 def test_a_display_draws_again_on_other_axes(binary):

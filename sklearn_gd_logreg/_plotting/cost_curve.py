@@ -273,9 +273,13 @@ class CostCurveDisplay:
 
 
 def _in_epochs(clf: Any) -> bool:
-    """Whether ``clf.loss_curve_`` counts epochs: of ``"sgd"``, or of
-    ``partial_fit`` (whatever the ``solver``), which set ``t_``."""
-    return clf.get_params().get("solver") == "sgd" or getattr(clf, "t_", 0) > 0
+    """Whether ``clf.loss_curve_`` counts epochs: as its last fit recorded
+    (``"sgd"``, or ``partial_fit`` whatever the ``solver``); for another
+    estimator (``MLPClassifier``), whether its solver is stochastic."""
+    recorded = getattr(clf, "_curve_in_epochs", None)
+    if recorded is not None:
+        return bool(recorded)
+    return clf.get_params().get("solver") in ("sgd", "adam")
 
 
 def _default_label(clf: Any) -> str:
@@ -286,7 +290,7 @@ def _default_label(clf: Any) -> str:
     if isinstance(rate, str) and hasattr(clf, "learning_rate_"):
         rate = f"{rate} ({clf.learning_rate_:.3g})"
     parts = [str(params["solver"])] if "solver" in params else []
-    if parts and parts[0] != "sgd" and _in_epochs(clf):
+    if parts and parts[0] != "sgd" and getattr(clf, "_curve_in_epochs", False):
         parts = ["partial_fit (sgd)"]
     if rate is not None:
         parts.append(f"learning_rate={rate}")
