@@ -59,7 +59,7 @@ def check_classes(estimator, y, classes, first, incremental):
     fitted = None if first else to_numpy(estimator.classes_)
     if classes is not None:
         classes = np.asarray(to_numpy(classes))
-        if classes.dtype.kind in "fc" and np.isnan(classes).any():
+        if _has_nan(classes):  # a class no label can be: y refuses NaN
             raise ValueError(f"classes contains NaN: {classes.tolist()}.")
         try:
             classes = np.unique(classes)
@@ -92,6 +92,15 @@ def check_classes(estimator, y, classes, first, incremental):
             f"{classes.tolist()}."
         )
     return classes, np.searchsorted(classes, y)
+
+
+def _has_nan(labels: np.ndarray) -> bool:
+    """Whether ``labels`` (floats, or objects such as ``[0, 1, nan]``) hold NaN."""
+    if labels.dtype.kind in "fc":
+        return bool(np.isnan(labels).any())
+    return labels.dtype == object and any(
+        isinstance(c, float | np.floating) and c != c for c in labels.ravel()
+    )
 
 
 def fit_sample_weight(estimator, X, y, y_index, classes, sample_weight):

@@ -592,6 +592,7 @@ def test_a_line_search_with_no_representable_step_ends_with_an_error():
     ("classes", "message"),
     [
         ([0.0, 1.0, np.nan], "classes contains NaN"),  # was a class of its own
+        (np.array([0, 1, np.nan], dtype=object), "classes contains NaN"),  # too
         (["a", None], "classes must be labels of one kind"),  # was a TypeError
     ],
 )
