@@ -4,14 +4,15 @@ workers, by the in-memory methods themselves (``map_blocks``)."""
 from __future__ import annotations
 
 import copy
+from math import prod
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from sklearn_gd_logreg._dask_fit import aligned, check_features, is_dask
 from sklearn_gd_logreg._inputs import _to_unit
 
-__all__ = ["is_dask", "lazy", "lazy_score", "lazy_transform"]
+__all__ = ["dask_images", "is_dask", "lazy", "lazy_score", "lazy_transform"]
 
 
 def _rows(estimator, X):
@@ -200,10 +201,35 @@ def _as_array(v):
     return v.to_dask_array() if hasattr(v, "to_dask_array") else v
 
 
+def dask_images(flattener, X, *, reset: bool):
+    """A Dask array or DataFrame of images (or flat rows) as a Dask array,
+    checked as ``ImageFlattener`` checks one in memory: a DataFrame's column
+    names recorded (``reset``) or compared, 2 to 4 dimensions, at least one
+    value per sample. Its rows are counted only where ``transform`` needs
+    them (a DataFrame's partitions)."""
+    import dask.array as da
+
+    if hasattr(X, "to_dask_array"):  # DataFrame, Series
+        _check_feature_names(flattener, X._meta, reset=reset)
+        X = X.to_dask_array(lengths=None if reset else True)
+    elif not isinstance(X, da.Array):
+        raise TypeError(f"X must be a Dask array or DataFrame; got {type(X)}.")
+    else:
+        _check_feature_names(flattener, X, reset=reset)  # none: forgets a fit's
+    if X.ndim not in (2, 3, 4) or prod(X.shape[1:]) == 0 or X.shape[0] == 0:
+        raise ValueError(
+            "X must be a 2-D (n_samples, n_features), 3-D (n_samples, height, "
+            "width) or 4-D (n_samples, height, width, channels) Dask array with "
+            f"at least one value per sample; got an array of shape {X.shape}."
+        )
+    return X
+
+
 def lazy_transform(flattener, X):
-    """``ImageFlattener.transform`` of a Dask array of images, lazily, chunk
-    by chunk along the samples."""
+    """``ImageFlattener.transform`` of a Dask array or DataFrame of images,
+    lazily, chunk by chunk along the samples."""
     check_is_fitted(flattener)
+    X = dask_images(flattener, X, reset=False)
     if X.shape[1:] != tuple(flattener.image_shape_):
         raise ValueError(
             f"X has samples of shape {X.shape[1:]}, but ImageFlattener was "
@@ -212,9 +238,11 @@ def lazy_transform(flattener, X):
     if X.ndim > 1 and X.numblocks[1:] != (1,) * (X.ndim - 1):
         X = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
     dtype = np.dtype(flattener.dtype)
+    model = copy.copy(flattener)  # the names were checked above; chunks have none
+    vars(model).pop("feature_names_in_", None)
     return X.map_blocks(
         _chunk_method,
-        model=flattener,
+        model=model,
         method="transform",
         empty=np.empty((0, flattener.n_features_in_), dtype),
         drop_axis=tuple(range(2, X.ndim)),

@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_gd_logreg._callbacks import CallbackSupportMixin, fit_root, with_callbacks
-from sklearn_gd_logreg._dask_predict import is_dask, lazy_transform
+from sklearn_gd_logreg._dask_predict import dask_images, is_dask, lazy_transform
 from sklearn_gd_logreg._versioning import SklearnVersionMixin
 from sklearn_gd_logreg._xp import check_same_namespace, dispatched
 
@@ -126,8 +126,8 @@ class ImageFlattener(
             # scikit-learn's estimators do.
             dtype = _max_precision_float_dtype(xp, dev)
             self._fitted_on = xp.zeros(0, dtype=dtype, device=dev)
-        else:
-            self._fitted_on = None
+        else:  # its shape is all fit reads: nothing is computed
+            X, self._fitted_on = dask_images(self, X, reset=True), None
         self.image_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = prod(self.image_shape_)
         fit_root(self, X, y, {})  # callbacks: one task, no iterations
@@ -144,7 +144,8 @@ class ImageFlattener(
         Returns
         -------
         X_flat : ndarray of shape (n_samples, `n_features_in_`)
-            One row per image, in ``dtype``. For a Dask ``X``, a lazy Dask
+            One row per image, in ``dtype``. For a Dask ``X`` (an array, or a
+            DataFrame of flat rows, its column names checked), a lazy Dask
             array chunked like it along the samples, each chunk flattened on
             a worker. Under Array API dispatch, an array of ``X``'s library
             on its device (float32 where the device has no float64).

@@ -12,6 +12,8 @@ model up to the order of the sums (``rtol=1e-8``).
 
 import math
 import os
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -556,6 +558,38 @@ def test_image_flattener_transform_is_lazy(threads, digits):
     out = lazy.transform(da.from_array(images, chunks=(100, 4, 8)))
     assert isinstance(out, da.Array) and out.chunks == ((100, 100, 100, 60), (64,))
     assert_array_equal(out.compute(), flattener.transform(images))
+
+
+def test_image_flattener_takes_a_dask_dataframe_as_pandas_in_memory(threads):
+    """transform of a Dask DataFrame raised AttributeError ('numblocks'), so
+    a Pipeline of ImageFlattener and GDLogisticRegression could not fit on
+    one; fit forgot its column names."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (40, 3)).astype(float)
+    frame = pd.DataFrame(X, columns=["r", "g", "b"])
+    df = dd.from_pandas(frame, npartitions=3)
+    in_memory = ImageFlattener().fit(frame)
+    flattener = ImageFlattener().fit(df)
+    assert_array_equal(flattener.get_feature_names_out(), ["r", "g", "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "fitted with feature names"
+        out = flattener.transform(df)
+        assert isinstance(out, da.Array) and out.shape == (40, 3)
+        assert_array_equal(out.compute(), in_memory.transform(frame))
+    with pytest.raises(ValueError, match="feature names"):
+        flattener.transform(df.rename(columns={"b": "x"}))
+
+
+@pytest.mark.parametrize("shape", [(5,), (5, 2, 2, 2, 2), (5, 0), (0, 3)])
+def test_image_flattener_refuses_a_dask_array_it_refuses_in_memory(threads, shape):
+    """fit took any Dask array; the error came later, or never. Both errors
+    name the shape."""
+    with pytest.raises(ValueError, match=re.escape(str(shape))):
+        ImageFlattener().fit(np.zeros(shape))
+    flattener = ImageFlattener()
+    with pytest.raises(ValueError, match=re.escape(str(shape))):
+        flattener.fit(da.zeros(shape, chunks=2))
+    assert not hasattr(flattener, "image_shape_")
 
 
 def test_bad_input_names_the_argument_and_stores_nothing(threads, iris):
