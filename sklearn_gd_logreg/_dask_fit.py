@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,8 +107,11 @@ def dask_problem(
     reset = first or not incremental
     check_features(estimator, X, reset=reset)
     if any(hasattr(v, "to_dask_array") for v in (X, y, sample_weight)):
-        # DataFrames: read together once, not 4 times (lengths, arrays apart)
-        with on_workers():
+        # DataFrames: read together once, not 4 times (lengths, arrays apart).
+        # Beside a Dask array, Dask warns that it turns their expressions into
+        # graphs, which persisting them together does in any case.
+        with on_workers(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Computing mixed collections")
             X, y, sample_weight = dask.persist(X, y, sample_weight)
     X = as_rows(X, "X", ndim=2)
     if X.dtype.kind == "c":  # astype would drop the imaginary parts

@@ -315,6 +315,21 @@ def test_dataframe_and_string_labels(threads, cancer):
         ours.predict(df.rename(columns={"f0": "other"}))
 
 
+def test_an_array_with_series_labels_fits_without_a_warning(threads, iris):
+    """A Dask array with a Dask Series of labels (what a Pipeline of
+    ImageFlattener and the classifier makes of a DataFrame): Dask warned
+    "Computing mixed collections" at each fit."""
+    X, y = iris
+    series = dd.from_pandas(pd.Series(y), npartitions=3)
+    Xd = da.from_array(X, chunks=(series.to_dask_array(lengths=True).chunks[0], 4))
+    params = dict(max_iter=4, tol=0.0, solver="bb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 4 iterations
+        ours = GDLogisticRegression(**params).fit(Xd, series)
+    assert_same_model(ours, fit_quietly(GDLogisticRegression(**params), X, y))
+
+
 def test_warm_start_continues_as_in_memory(threads, iris):
     X, y = iris
     params = dict(max_iter=5, tol=0.0, warm_start=True, learning_rate=0.3)
