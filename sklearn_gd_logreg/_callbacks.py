@@ -44,18 +44,18 @@ __all__ = [
 ]
 
 
-def fresh_state(estimator, n_iter: int, step: float, sgd: bool) -> dict:
+def fresh_state(estimator, epochs: float, step: float, sgd: bool) -> dict:
     """What ``partial_fit`` and warm starts read beyond the public attributes,
     for a model that carries none of its own: a pickle of 0.1, or a callback's
     model of one iteration (which must not carry those of an earlier fit of
-    the estimator it copies). ``n_iter`` epochs seen if ``sgd``, ``step`` as
-    the first fit's (where ``learning_rate="auto"``), a fresh stream of
-    shuffles, no samples seen, no average, no running mean weight; its
-    ``loss_curve_`` counts epochs if ``sgd``."""
+    the estimator it copies). ``epochs`` seen, ``step`` as the first fit's
+    (where ``learning_rate="auto"``), the stream of shuffles that
+    ``random_state`` starts, no samples seen, no average, no running mean
+    weight; its ``loss_curve_`` counts epochs if ``sgd``."""
     fixed = estimator.learning_rate != "auto"
     return {
         "_base_learning_rate": float(estimator.learning_rate) if fixed else step,
-        "t_": float(n_iter) if sgd else 0.0,
+        "t_": float(epochs),
         "_shuffler": check_random_state(estimator.random_state),
         "_samples_seen": 0.0,
         "_n_averaged": 0.0,
@@ -122,7 +122,8 @@ class FitHooks:
             "feature_names_in_": None,
         }
         self._dtype = X.dtype
-        self.learning_rate = self._step = math.nan  # fit_path sets the first
+        # fit_path sets the first step and the epochs seen before this fit
+        self.learning_rate = self._step = self.epochs_before = math.nan
         # partial_fit: n_iter_ and loss_curve_ go on from the calls before
         self._previous = continued_curve(work, self.incremental)
         self._curve: list[float] = []
@@ -199,17 +200,20 @@ class FitHooks:
         as a model without any (:func:`fresh_state`): one that can be
         copied, pickled and fitted on."""
         n_iter = len(self._previous) + len(self._curve)
-        step = self.learning_rate if math.isnan(self._step) else self._step
         sgd = self.incremental or self.estimator.solver == "sgd"
+        # learning_rate_: sgd's base step; a full-batch solver's last one
+        base = sgd or math.isnan(self._step)  # or before any step
+        step = self.learning_rate if base else self._step
+        epochs = self.epochs_before + (len(self._curve) if sgd else 0)
         attributes = {
             **self._static,
             # in X's library and on its device, as the fitted estimator's
             **fitted_arrays(w, b, self._dtype, self._y, self._classes),
             "n_iter_": n_iter,
             "loss_curve_": np.asarray(self._previous + self._curve),
-            "learning_rate_": step,  # the last step taken (none yet: the first)
+            "learning_rate_": step,
             "validation_scores_": None,
-            **fresh_state(self.estimator, n_iter, self.learning_rate, sgd),
+            **fresh_state(self.estimator, epochs, self.learning_rate, sgd),
         }
         if info is not None:
             grads = info["grads"]

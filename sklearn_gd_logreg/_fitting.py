@@ -361,5 +361,6 @@ def fill_older_layout(estimator):
     step = getattr(estimator, "learning_rate_", math.nan)
     # epochs: of "sgd", or of partial_fit, the only calls that set t_ then
     sgd = estimator.solver == "sgd" or getattr(estimator, "t_", 0.0) > 0.0
-    for name, value in fresh_state(estimator, estimator.n_iter_, step, sgd).items():
+    epochs = estimator.n_iter_ if sgd else 0.0
+    for name, value in fresh_state(estimator, epochs, step, sgd).items():
         state.setdefault(name, value)

@@ -482,3 +482,25 @@ def test_scoring_monitor_scores_each_iteration_of_a_dask_fit(iris):
     rows = iteration_rows(monitor)
     assert len(rows) == clf.n_iter_ == 4
     assert rows[-1]["accuracy"] == pytest.approx(clf.score(X, y), abs=1e-12)
+
+
+def test_the_last_epochs_model_has_the_fitted_estimators_epochs_and_step(iris):
+    """The model of sgd's last epoch is the fitted one: the same epochs seen
+    (they were counted from 0 after a warm start: 3 of 6, which the
+    invscaling schedule reads) and learning_rate_ (the base step, as the
+    estimator's: it was the scheduled one, 0.29 against 0.69)."""
+    X, y = iris
+    params = {"solver": "sgd", "max_iter": 3, "tol": 0.0, "random_state": 0}
+    clf = fit_quietly(
+        GDLogisticRegression(
+            **params, warm_start=True, learning_rate_schedule="invscaling"
+        ),
+        X,
+        y,
+    )
+    snapshots = Snapshots(X)
+    fit_quietly(clf.set_callbacks(snapshots), X, y)
+    last_epoch = snapshots.models[-2]  # [-1]: the end of the fit
+    assert_array_equal(last_epoch.coef_, clf.coef_)
+    assert last_epoch.t_ == clf.t_ == 6.0
+    assert last_epoch.learning_rate_ == clf.learning_rate_
