@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numbers
 import sys
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +57,11 @@ def as_rows(X, name: str, *, ndim: int | None = None):
     if X.ndim > 1 and X.numblocks[1:] != (1,) * (X.ndim - 1):
         X = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
     return X
+
+
+def _as_array(v):
+    """A Dask Series as a Dask array (its chunk sizes unknown); else ``v``."""
+    return v.to_dask_array() if hasattr(v, "to_dask_array") else v
 
 
 def check_features(estimator, X, *, reset: bool) -> None:
@@ -108,11 +112,20 @@ def dask_problem(
     check_features(estimator, X, reset=reset)
     if any(hasattr(v, "to_dask_array") for v in (X, y, sample_weight)):
         # DataFrames: read together once, not 4 times (lengths, arrays apart).
-        # Beside a Dask array, Dask warns that it turns their expressions into
-        # graphs, which persisting them together does in any case.
-        with on_workers(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Computing mixed collections")
+        # Beside a Dask array, Series become arrays first: Dask warns when it
+        # persists collections of both kinds. Their lengths are then counted
+        # from the persisted chunks.
+        beside_array = not hasattr(X, "to_dask_array")
+        series = [hasattr(v, "to_dask_array") for v in (y, sample_weight)]
+        if beside_array:
+            y, sample_weight = (_as_array(v) for v in (y, sample_weight))
+        with on_workers():
             X, y, sample_weight = dask.persist(X, y, sample_weight)
+        if beside_array:
+            y, sample_weight = (
+                v.compute_chunk_sizes() if was else v
+                for v, was in zip((y, sample_weight), series, strict=True)
+            )
     X = as_rows(X, "X", ndim=2)
     if X.dtype.kind == "c":  # astype would drop the imaginary parts
         raise ValueError(f"Complex data not supported: X has dtype {X.dtype}.")

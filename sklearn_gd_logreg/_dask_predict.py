@@ -203,10 +203,11 @@ def _as_array(v):
 
 def dask_images(flattener, X, *, reset: bool):
     """A Dask array or DataFrame of images (or flat rows) as a Dask array,
-    checked as ``ImageFlattener`` checks one in memory: a DataFrame's column
-    names recorded (``reset``) or compared, 2 to 4 dimensions, at least one
-    value per sample. Its rows are counted only where ``transform`` needs
-    them (a DataFrame's partitions)."""
+    checked as ``ImageFlattener`` checks one in memory, from its metadata: a
+    DataFrame's column names recorded (``reset``) or compared, numbers, 2 to
+    4 dimensions, at least one value per sample. A DataFrame's partitions
+    are counted (a pass over it) only for ``transform``, whose chunks must
+    be known."""
     import dask.array as da
 
     if hasattr(X, "to_dask_array"):  # DataFrame, Series
@@ -216,6 +217,13 @@ def dask_images(flattener, X, *, reset: bool):
         raise TypeError(f"X must be a Dask array or DataFrame; got {type(X)}.")
     else:
         _check_feature_names(flattener, X, reset=reset)  # none: forgets a fit's
+    if X.dtype.kind not in "biuf":  # as validate_data's dtype="numeric"
+        if X.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported: X has dtype {X.dtype}.")
+        raise ValueError(
+            "ImageFlattener needs X of numbers (bool, integers or floats); X "
+            f"has dtype {X.dtype}."
+        )
     if X.ndim not in (2, 3, 4) or prod(X.shape[1:]) == 0 or X.shape[0] == 0:
         raise ValueError(
             "X must be a 2-D (n_samples, n_features), 3-D (n_samples, height, "

@@ -145,10 +145,11 @@ class ImageFlattener(
         -------
         X_flat : ndarray of shape (n_samples, `n_features_in_`)
             One row per image, in ``dtype``. For a Dask ``X`` (an array, or a
-            DataFrame of flat rows, its column names checked), a lazy Dask
-            array chunked like it along the samples, each chunk flattened on
-            a worker. Under Array API dispatch, an array of ``X``'s library
-            on its device (float32 where the device has no float64).
+            DataFrame of flat rows, its column names checked and its
+            partitions counted first), a lazy Dask array chunked like it
+            along the samples, each chunk flattened on a worker. Under Array
+            API dispatch, an array of ``X``'s library on its device (float32
+            where the device has no float64).
         """
         if is_dask(X):  # lazily, chunk by chunk on the workers
             self._check_scale()

@@ -607,6 +607,17 @@ def test_image_flattener_refuses_a_dask_array_it_refuses_in_memory(threads, shap
     assert not hasattr(flattener, "image_shape_")
 
 
+def test_image_flattener_refuses_a_dask_x_of_strings_or_complex_numbers(threads):
+    """Refused in memory; on Dask, fit took them (the error came at compute)."""
+    frame = pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"]})
+    with pytest.raises(ValueError, match="could not convert"):
+        ImageFlattener().fit(frame)
+    with pytest.raises(ValueError, match=r"numbers.*dtype object"):
+        ImageFlattener().fit(dd.from_pandas(frame, npartitions=1))
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        ImageFlattener().fit(da.ones((4, 2), dtype=complex, chunks=2))
+
+
 def test_bad_input_names_the_argument_and_stores_nothing(threads, iris):
     X, y = iris
     model = GDLogisticRegression(max_iter=5).fit(X, y)
