@@ -60,7 +60,8 @@ def as_rows(X, name: str, *, ndim: int | None = None):
 
 
 def _as_array(v):
-    """A Dask Series as a Dask array (its chunk sizes unknown); else ``v``."""
+    """A Dask Series as a 1-D Dask array, its partitions kept (their sizes
+    unknown); else ``v``."""
     return v.to_dask_array() if hasattr(v, "to_dask_array") else v
 
 

@@ -9,7 +9,7 @@ from math import prod
 import numpy as np
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
-from sklearn_gd_logreg._dask_fit import aligned, check_features, is_dask
+from sklearn_gd_logreg._dask_fit import _as_array, aligned, check_features, is_dask
 from sklearn_gd_logreg._inputs import _to_unit
 
 __all__ = ["dask_images", "is_dask", "lazy", "lazy_score", "lazy_transform"]
@@ -194,11 +194,6 @@ def checked_score_weights(sample_weight):
         if np.isfinite(weights.sum()):
             return sample_weight
     return _to_unit(weights)[0]
-
-
-def _as_array(v):
-    """A Dask Series as a 1-D Dask array, its partitions kept."""
-    return v.to_dask_array() if hasattr(v, "to_dask_array") else v
 
 
 def dask_images(flattener, X, *, reset: bool):

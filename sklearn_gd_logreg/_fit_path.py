@@ -92,7 +92,7 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
     learning_rate = hooks.learning_rate = step_size(
         estimator, problem, first, incremental
     )
-    hooks.epochs_before = 0.0 if first else float(estimator.t_)
+    epochs_before = hooks.epochs_before = 0.0 if first else float(estimator.t_)
     mean_weight = weight_scale(estimator, problem, first, incremental)
     weight_seen = step_weight(estimator, problem, first, incremental)
     random_state = shuffler(estimator, first, incremental)
@@ -117,7 +117,7 @@ def fit_path(estimator, X, y, sample_weight, hooks, *, classes=None, incremental
             schedule=estimator.learning_rate_schedule,
             power_t=estimator.power_t,
             random_state=random_state,
-            epochs_seen=0.0 if first else estimator.t_,
+            epochs_seen=epochs_before,
             average=int(estimator.average),
             averaged=averaged,
             mean_weight=mean_weight,
